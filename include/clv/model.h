@@ -1,0 +1,176 @@
+/**
+ * @file model.h
+ * @brief Sequence models: stacked LSTM or GRU layers with dense heads.
+ *
+ * A model maps a batch of sequences x[b][t][0..F) with per-sequence lengths to
+ *  - a *final head* on the last valid hidden state (one prediction per customer,
+ *    V_b = W_f [h_b ; s_b] + b_f), and/or
+ *  - a *per-step head* on every valid hidden state (V_{b,t} = W_s [h_{b,t} ; s_b] + b_s),
+ * where s_b are optional static features concatenated to the head input.
+ *
+ * Lengths: steps t < lengths[b] are valid; later steps are padding. Padding never
+ * reaches a sequence's state: from t = lengths[b] on, h and c are frozen, so the
+ * final head reads the state after the last valid step, per-step outputs at
+ * padded steps are 0, and gradients given for padded steps are ignored.
+ *
+ * Gate order and equations (PyTorch's, so weights can be exchanged with it):
+ *  - LSTM gates [i, f, g, o]: i,f,o = sigmoid, g = tanh of W_ih x + W_hh h + b;
+ *    c' = f*c + i*g; h' = o*tanh(c'). One bias per layer (PyTorch's b_ih + b_hh).
+ *  - GRU gates [r, z, n]: r,z = sigmoid(W_ih x + b_ih + W_hh h + b_hh) parts;
+ *    n = tanh(W_in x + b_in + r*(W_hn h + b_hn)); h' = (1-z)*n + z*h.
+ * Initialisation: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)) from the
+ * model's seed; LSTM forget-gate bias set to options.forget_bias (default 1);
+ * heads ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with zero bias; h0 = c0 = 0.
+ *
+ * Threading: functions taking `const clv_model *` may run concurrently on one
+ * model from many threads, each with its own clv_workspace and output buffers.
+ * Training calls (non-const) need exclusive use of the model.
+ */
+#ifndef CLV_MODEL_H
+#define CLV_MODEL_H
+
+#include "common.h"
+
+CLV_BEGIN_DECLS
+
+/** Recurrent cell kinds (stored as int32_t in options). */
+typedef enum clv_cell_kind {
+    CLV_CELL_LSTM = 1,
+    CLV_CELL_GRU = 2
+} clv_cell_kind;
+
+/** Model configuration. Fill with clv_model_options_init(), then set fields. */
+typedef struct clv_model_options {
+    uint32_t struct_size;     /**< set by clv_model_options_init() */
+    int32_t cell;             /**< CLV_CELL_LSTM (default) or CLV_CELL_GRU */
+    uint32_t input_size;      /**< F: features per time step (required, >= 1) */
+    uint32_t hidden_size;     /**< H (default 64) */
+    uint32_t num_layers;      /**< stacked recurrent layers (default 1) */
+    uint32_t static_size;     /**< S: static features appended to each head's input (default 0) */
+    uint32_t final_outputs;   /**< outputs of the final-state head; 0 = no such head (default 1) */
+    uint32_t step_outputs;    /**< outputs of the per-step head; 0 = no such head (default 0) */
+    uint64_t seed;            /**< initialisation seed (default 42) */
+    float forget_bias;        /**< LSTM forget-gate bias at init (default 1.0) */
+} clv_model_options;
+
+/** Upper bounds on sizes (hostile-input guards); function twins below. */
+#define CLV_MAX_INPUT_SIZE 65536u
+#define CLV_MAX_HIDDEN_SIZE 16384u
+#define CLV_MAX_LAYERS 64u
+#define CLV_MAX_OUTPUTS 65536u
+/** @return CLV_MAX_HIDDEN_SIZE (for FFIs that cannot read macros). */
+CLV_API uint32_t clv_max_hidden_size(void);
+
+/** Set `struct_size` and every default. NULL is ignored. */
+CLV_API void clv_model_options_init(clv_model_options *opts);
+
+/**
+ * Create a model with freshly initialised weights.
+ * @param out   receives the model; free it with clv_model_free().
+ * @param opts  configuration (NULL is refused: input_size has no default).
+ * @return CLV_OK, CLV_EINVAL (bad size or kind; the message names the field), CLV_ENOMEM.
+ */
+CLV_API CLV_NODISCARD int clv_model_new(clv_model **out, const clv_model_options *opts);
+
+/** Free a model. NULL is a no-op. */
+CLV_API void clv_model_free(clv_model *model);
+
+/**
+ * Copy the model's configuration into `out` (up to out->struct_size bytes;
+ * call clv_model_options_init(out) first).
+ * @return CLV_OK or CLV_EINVAL.
+ */
+CLV_API CLV_NODISCARD int clv_model_get_options(const clv_model *model, clv_model_options *out);
+
+/* ------------------------------------------------------------------ */
+/** @name Inference (thread-safe on a shared model) */
+
+/** Create an empty inference workspace; it grows on first use. */
+CLV_API CLV_NODISCARD int clv_workspace_new(clv_workspace **out);
+/** Free a workspace. NULL is a no-op. */
+CLV_API void clv_workspace_free(clv_workspace *ws);
+/**
+ * Size `ws` for `model` at up to `batch` x `steps`, so that later
+ * clv_model_predict() calls with no larger shapes allocate nothing.
+ */
+CLV_API CLV_NODISCARD int clv_workspace_reserve(clv_workspace *ws, const clv_model *model,
+                                                uint32_t batch, uint32_t steps);
+
+/**
+ * Inference forward pass.
+ * @param model       the model (read only).
+ * @param ws          scratch (one per thread), or NULL to allocate for this call.
+ * @param batch,steps B and T, both >= 1.
+ * @param x           [B][T][F] inputs; must be finite at valid steps.
+ * @param lengths     [B] valid steps per sequence, each in 0..T; NULL = all T.
+ * @param static_x    [B][S] static features, or NULL when S == 0.
+ * @param final_out   [B][final_outputs], or NULL to skip (requires a final head when given).
+ * @param step_out    [B][T][step_outputs], or NULL to skip; padded steps are 0.
+ * @return CLV_OK, CLV_EINVAL (NULL/zero/overflowing sizes, bad length, NaN/Inf input),
+ *         CLV_ESHAPE (asked for a head the model lacks), CLV_ENOMEM.
+ */
+CLV_API CLV_NODISCARD int clv_model_predict(const clv_model *model, clv_workspace *ws,
+                                            uint32_t batch, uint32_t steps,
+                                            const float *x, const int32_t *lengths,
+                                            const float *static_x,
+                                            float *final_out, float *step_out);
+
+/* ------------------------------------------------------------------ */
+/** @name Training (single writer) */
+
+/**
+ * Training forward pass: like clv_model_predict() but keeps the activations
+ * inside the model for clv_model_backward(). Inputs are copied; the caller's
+ * arrays may change afterwards. Reuses its memory when shapes do not grow.
+ */
+CLV_API CLV_NODISCARD int clv_model_forward(clv_model *model, uint32_t batch, uint32_t steps,
+                                            const float *x, const int32_t *lengths,
+                                            const float *static_x,
+                                            float *final_out, float *step_out);
+
+/**
+ * Backpropagation through time for the last clv_model_forward().
+ * Gradients are *added* to the model's gradient buffer (see clv_model_zero_grad()).
+ * @param d_final   [B][final_outputs] dLoss/dfinal_out, or NULL (zero).
+ * @param d_step    [B][T][step_outputs] dLoss/dstep_out, or NULL; padded steps ignored.
+ * @param d_x       optional output [B][T][F]: dLoss/dx (0 at padded steps).
+ * @param d_static  optional output [B][S]: dLoss/dstatic_x.
+ * @return CLV_OK, CLV_ESTATE (no forward pass to differentiate), CLV_EINVAL, CLV_ENOMEM.
+ */
+CLV_API CLV_NODISCARD int clv_model_backward(clv_model *model, const float *d_final,
+                                             const float *d_step, float *d_x, float *d_static);
+
+/** Set every gradient to zero. */
+CLV_API CLV_NODISCARD int clv_model_zero_grad(clv_model *model);
+
+/* ------------------------------------------------------------------ */
+/** @name Parameters: one flat float buffer, in the order of the tensor table */
+
+/** @return the number of parameters (floats); 0 for NULL. */
+CLV_API uint64_t clv_model_param_count(const clv_model *model);
+/** @return the number of named parameter tensors; 0 for NULL. */
+CLV_API uint32_t clv_model_param_tensor_count(const clv_model *model);
+/**
+ * Describe parameter tensor `index`: its name (e.g. "lstm.0.w_ih"; borrowed,
+ * valid until clv_model_free()), offset in the flat buffer, and shape rows x cols
+ * (row-major; biases have rows = 1). Any out pointer may be NULL.
+ */
+CLV_API CLV_NODISCARD int clv_model_param_tensor_info(const clv_model *model, uint32_t index,
+                                                      const char **name, uint64_t *offset,
+                                                      uint32_t *rows, uint32_t *cols);
+/** Copy all parameters into out[count]; count must equal clv_model_param_count(). */
+CLV_API CLV_NODISCARD int clv_model_get_params(const clv_model *model, float *out, uint64_t count);
+/** Overwrite all parameters from in[count]; refuses (CLV_EINVAL) non-finite values. */
+CLV_API CLV_NODISCARD int clv_model_set_params(clv_model *model, const float *in, uint64_t count);
+/** Copy all gradients into out[count]. */
+CLV_API CLV_NODISCARD int clv_model_get_grads(const clv_model *model, float *out, uint64_t count);
+/**
+ * Borrowed pointers to the flat parameter and gradient buffers, for custom
+ * training loops (valid until clv_model_free()). NULL for a NULL model.
+ */
+CLV_API float *clv_model_params(clv_model *model);
+CLV_API float *clv_model_grads(clv_model *model);
+
+CLV_END_DECLS
+
+#endif

@@ -1,0 +1,47 @@
+/* Private to libclv: error helpers, allocation, checked arithmetic.
+ * Never installed; sources include it, public headers never do. */
+#ifndef CLV_INTERNAL_H
+#define CLV_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clv/clv.h"
+
+#if defined(__GNUC__)
+#define CLV__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define CLV__LIKELY(x) __builtin_expect(!!(x), 1)
+#define CLV__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define CLV__PRINTF(a, b)
+#define CLV__LIKELY(x) (x)
+#define CLV__UNLIKELY(x) (x)
+#endif
+
+/* Record status + message for this thread and return status, so that error
+ * paths read `return clv__error(CLV_EINVAL, "...", ...);`. */
+int clv__error(int status, const char *fmt, ...) CLV__PRINTF(2, 3);
+/* Out-of-memory needs no allocation to report. */
+int clv__oom(void);
+
+#define CLV__CHECK_ARG(cond, ...) \
+    do { if (CLV__UNLIKELY(!(cond))) return clv__error(CLV_EINVAL, __VA_ARGS__); } while (0)
+#define CLV__TRY(expr) \
+    do { int clv__rc_ = (expr); if (CLV__UNLIKELY(clv__rc_ != CLV_OK)) return clv__rc_; } while (0)
+
+void *clv__malloc(size_t size);
+void *clv__calloc(size_t n, size_t size);
+void clv__free(void *ptr);
+
+/* Multiply sizes, reporting overflow: returns 0 and sets *out, or -1. */
+static inline int clv__mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return -1;
+    *out = a * b;
+    return 0;
+}
+
+/* Non-zero when every x[0..n) is finite; *bad receives the first offender. */
+int clv__all_finite(const float *x, size_t n, size_t *bad);
+
+#endif

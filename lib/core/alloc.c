@@ -1,0 +1,48 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "../clv_internal.h"
+
+static void *default_alloc(size_t size, void *user) { (void)user; return malloc(size); }
+static void default_free(void *p, void *user) { (void)user; free(p); }
+
+/* Process-wide by design (documented as set-before-use): every handle frees
+ * with the allocator that created it only if the caller never swaps it midway. */
+static clv_allocator current = { sizeof(clv_allocator), default_alloc, default_free, NULL };
+
+CLV_API int clv_set_allocator(const clv_allocator *a)
+{
+    if (a == NULL) {
+        current.alloc = default_alloc;
+        current.free = default_free;
+        current.user_data = NULL;
+        return CLV_OK;
+    }
+    CLV__CHECK_ARG(a->struct_size >= sizeof(clv_allocator), "clv_set_allocator: struct_size %u is too small", a->struct_size);
+    CLV__CHECK_ARG(a->alloc != NULL && a->free != NULL, "clv_set_allocator: alloc and free must both be set");
+    current.alloc = a->alloc;
+    current.free = a->free;
+    current.user_data = a->user_data;
+    return CLV_OK;
+}
+
+void *clv__malloc(size_t size)
+{
+    return current.alloc(size ? size : 1, current.user_data);
+}
+
+void *clv__calloc(size_t n, size_t size)
+{
+    size_t total;
+    if (clv__mul_size(n, size, &total) != 0) return NULL;
+    void *p = clv__malloc(total);
+    if (p) memset(p, 0, total);
+    return p;
+}
+
+void clv__free(void *ptr)
+{
+    if (ptr) current.free(ptr, current.user_data);
+}
+
+CLV_API void clv_free(void *ptr) { clv__free(ptr); }
