@@ -1,0 +1,115 @@
+/* Internal layout of clv_model and the per-layer kernels shared by
+ * inference (clv_workspace) and training (the model's own arena). */
+#ifndef CLV_NN_MODEL_IMPL_H
+#define CLV_NN_MODEL_IMPL_H
+
+#include <stdint.h>
+
+#include "../clv_internal.h"
+#include "../core/tensor.h"
+
+/* One recurrent layer's parameters (and, at the same offsets, gradients). */
+typedef struct clv__rnn_weights {
+    float *w_ih;   /* [G*H][in]  */
+    float *w_hh;   /* [G*H][H]   */
+    float *b_ih;   /* [G*H]      LSTM: the only bias (PyTorch's b_ih + b_hh) */
+    float *b_hh;   /* [G*H]      GRU only, NULL for LSTM */
+} clv__rnn_weights;
+
+typedef struct clv__head_weights {
+    float *w;      /* [O][H+S]: columns 0..H-1 read h, H..H+S-1 read static features */
+    float *b;      /* [O] */
+} clv__head_weights;
+
+typedef struct clv__param_entry {
+    char name[32];
+    uint64_t offset;
+    uint32_t rows, cols;
+} clv__param_entry;
+
+/* Activations of one layer over a whole batch, time-major. */
+typedef struct clv__layer_buf {
+    float *act;    /* [T][B][G*H] gate activations; reused for gate gradients in backward */
+    float *hh;     /* GRU: [T][B][3H] hidden-side pre-activations W_hh h + b_hh */
+    float *h;      /* [T+1][B][H]: h[0] = 0, h[t+1] = state after step t (frozen past length) */
+    float *c;      /* LSTM: [T+1][B][H] cell states, same indexing */
+} clv__layer_buf;
+
+/* Every buffer of one forward (and backward) pass, carved from one arena. */
+typedef struct clv__pass {
+    uint32_t batch, steps;
+    int32_t *lengths;      /* [B] */
+    float *x;              /* [T][B][F] time-major copy, zero at padded steps */
+    float *stat;           /* [B][S] or NULL */
+    clv__layer_buf layer[CLV_MAX_LAYERS];
+    float *step_out;       /* [T][B][Os] time-major per-step head output */
+    float *stat_proj;      /* [B][max(Of,Os)] static part of a head's output */
+    /* backward scratch */
+    float *dseq_a, *dseq_b;/* [T][B][max(H,F)] gradient w.r.t. a layer's outputs / inputs */
+    float *dh, *dc;        /* [B][H] carried state gradients */
+    float *d_step;         /* [T][B][Os] time-major head gradient */
+    float *dstat_acc;      /* [B][max(Of,Os)] head gradient summed over steps */
+    /* training-step extras (clv_model_train_step) */
+    float *pred_final;     /* [B][Of] */
+    float *pred_step;      /* [B][T][Os] */
+    float *grad_final;     /* [B][Of] */
+    float *grad_step;      /* [B][T][Os] */
+    float *target_step;    /* [B][T][Os] per-step targets, zero at padded steps */
+    float *mask;           /* [B*T] */
+} clv__pass;
+
+struct clv_model {
+    clv_model_options o;
+    uint32_t gates;                 /* 4 LSTM, 3 GRU */
+    uint64_t nparams;
+    float *params, *grads;
+    clv__rnn_weights w[CLV_MAX_LAYERS], g[CLV_MAX_LAYERS];
+    clv__head_weights final_w, final_g, step_w, step_g;
+    clv__param_entry *table;
+    uint32_t ntable;
+    /* training state */
+    clv__arena train_arena;
+    clv__pass pass;
+    int has_forward;                /* a forward pass is cached for backward */
+};
+
+struct clv_workspace {
+    clv__arena arena;
+    clv__pass pass;
+};
+
+/* Lay out a pass for (batch, steps) in `arena` (growing it if needed).
+ * `training` adds the backward and train-step buffers. */
+int clv__pass_plan(const clv_model *m, clv__arena *arena, clv__pass *p, uint32_t batch,
+                   uint32_t steps, int training);
+/* Validate and copy inputs into the pass (x made time-major, padding zeroed). */
+int clv__pass_load(const clv_model *m, clv__pass *p, const float *x, const int32_t *lengths,
+                   const float *static_x, const char *fn);
+/* Run all layers and the requested heads. */
+void clv__pass_forward(const clv_model *m, clv__pass *p, float *final_out, float *step_out);
+/* Plan, stage and run a training forward pass (kept for clv_model_backward).
+ * With internal_outputs the head outputs go to pass.pred_final / pred_step. */
+int clv__model_forward(clv_model *m, uint32_t batch, uint32_t steps, const float *x,
+                       const int32_t *lengths, const float *static_x, float *final_out,
+                       float *step_out, int internal_outputs, const char *fn);
+/* Validate shapes common to predict and forward. */
+int clv__check_shapes(const clv_model *m, uint32_t batch, uint32_t steps, const float *x,
+                      const float *static_x, const float *final_out, const float *step_out,
+                      const char *fn);
+
+/* Recurrent layer kernels. `in` is the layer input [T][B][in]. */
+void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
+                       uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf);
+/* dy: [T][B][H] gradient w.r.t. outputs (consumed); dx: [T][B][in] output or NULL. */
+void clv__lstm_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t in,
+                        uint32_t hid, uint32_t batch, uint32_t steps, const int32_t *len,
+                        const float *x, clv__layer_buf *buf, const float *dy, float *dx,
+                        float *dh, float *dc);
+void clv__gru_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
+                      uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf);
+void clv__gru_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t in,
+                       uint32_t hid, uint32_t batch, uint32_t steps, const int32_t *len,
+                       const float *x, clv__layer_buf *buf, const float *dy, float *dx,
+                       float *dh);
+
+#endif

@@ -1,0 +1,369 @@
+/* Forward and backward passes of a whole model: input staging, the layer
+ * stack, both heads, and the public predict / forward / backward calls.
+ *
+ * Internally every sequence tensor is time-major ([T][B][...]) so that the
+ * rows of one time step are contiguous for the per-step GEMM; the public API
+ * is batch-major ([B][T][...], like PyTorch's batch_first), converted once on
+ * the way in and once on the way out. */
+#include <math.h>
+#include <string.h>
+
+#include "../core/blas.h"
+#include "../core/ops.h"
+#include "model_impl.h"
+
+static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
+int clv__check_shapes(const clv_model *m, uint32_t batch, uint32_t steps, const float *x,
+                      const float *static_x, const float *final_out, const float *step_out,
+                      const char *fn)
+{
+    CLV__CHECK_ARG(m != NULL, "%s: model is NULL", fn);
+    CLV__CHECK_ARG(x != NULL, "%s: x is NULL", fn);
+    CLV__CHECK_ARG(batch >= 1 && steps >= 1, "%s: batch = %u, steps = %u, both must be >= 1", fn,
+                   batch, steps);
+    /* BLAS takes int dimensions: batch*steps rows must fit. */
+    CLV__CHECK_ARG((uint64_t)batch * steps <= (uint64_t)INT32_MAX / 4,
+                   "%s: batch*steps = %llu is too large (max %d)", fn,
+                   (unsigned long long)batch * steps, INT32_MAX / 4);
+    CLV__CHECK_ARG(m->o.static_size == 0 || static_x != NULL,
+                   "%s: the model has %u static features but static_x is NULL", fn, m->o.static_size);
+    if (final_out && m->o.final_outputs == 0)
+        return clv__error(CLV_ESHAPE, "%s: final_out given but the model has no final head", fn);
+    if (step_out && m->o.step_outputs == 0)
+        return clv__error(CLV_ESHAPE, "%s: step_out given but the model has no per-step head", fn);
+    return CLV_OK;
+}
+
+static float *take(clv__arena *a, int *overflow, size_t n0, size_t n1, size_t n2)
+{
+    size_t n;
+    if (clv__mul_size(n0, n1, &n) != 0 || clv__mul_size(n, n2, &n) != 0) {
+        *overflow = 1;
+        return NULL;
+    }
+    return clv__arena_take(a, n, overflow);
+}
+
+static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, uint32_t T,
+                   int training, int *ovf)
+{
+    const clv_model_options *o = &m->o;
+    const uint32_t H = o->hidden_size, F = o->input_size, S = o->static_size;
+    const uint32_t GH = m->gates * H, Of = o->final_outputs, Os = o->step_outputs;
+    const uint32_t Omax = max_u32(Of, Os), W = max_u32(H, F);
+
+    memset(p, 0, sizeof *p);
+    p->batch = B;
+    p->steps = T;
+    p->lengths = (int32_t *)take(a, ovf, B, 1, 1);
+    p->x = take(a, ovf, T, B, F);
+    if (S) {
+        p->stat = take(a, ovf, B, S, 1);
+        p->stat_proj = take(a, ovf, B, Omax, 1);
+    }
+    for (uint32_t l = 0; l < o->num_layers; l++) {
+        clv__layer_buf *lb = &p->layer[l];
+        lb->act = take(a, ovf, T, B, GH);
+        lb->h = take(a, ovf, (size_t)T + 1, B, H);
+        if (o->cell == CLV_CELL_LSTM) lb->c = take(a, ovf, (size_t)T + 1, B, H);
+        else lb->hh = take(a, ovf, T, B, GH);
+    }
+    if (Os) p->step_out = take(a, ovf, T, B, Os);
+    if (!training) return;
+    p->dseq_a = take(a, ovf, T, B, W);
+    p->dseq_b = take(a, ovf, T, B, W);
+    p->dh = take(a, ovf, B, H, 1);
+    p->dc = take(a, ovf, B, H, 1);
+    if (Os) {
+        p->d_step = take(a, ovf, T, B, Os);
+        p->pred_step = take(a, ovf, B, T, Os);
+        p->grad_step = take(a, ovf, B, T, Os);
+        p->target_step = take(a, ovf, B, T, Os);
+    }
+    if (S) p->dstat_acc = take(a, ovf, B, Omax, 1);
+    if (Of) {
+        p->pred_final = take(a, ovf, B, Of, 1);
+        p->grad_final = take(a, ovf, B, Of, 1);
+    }
+    p->mask = take(a, ovf, B, T, 1);
+}
+
+int clv__pass_plan(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t batch,
+                   uint32_t steps, int training)
+{
+    /* Measure with a NULL base, then allocate once and lay out for real. */
+    clv__arena probe;
+    clv__arena_init(&probe);
+    int ovf = 0;
+    layout(m, &probe, p, batch, steps, training, &ovf);
+    if (ovf) return clv__error(CLV_EINVAL, "batch = %u, steps = %u: buffer sizes overflow", batch, steps);
+    CLV__TRY(clv__arena_reserve(a, probe.used));
+    layout(m, a, p, batch, steps, training, &ovf);
+    return CLV_OK;
+}
+
+int clv__pass_load(const clv_model *m, clv__pass *p, const float *x, const int32_t *lengths,
+                   const float *static_x, const char *fn)
+{
+    const uint32_t B = p->batch, T = p->steps, F = m->o.input_size, S = m->o.static_size;
+    for (uint32_t b = 0; b < B; b++) {
+        int32_t len = lengths ? lengths[b] : (int32_t)T;
+        CLV__CHECK_ARG(len >= 0 && (uint32_t)len <= T, "%s: lengths[%u] = %d, expected 0..%u", fn, b,
+                       (int)len, T);
+        p->lengths[b] = len;
+        for (uint32_t t = 0; t < T; t++) {
+            float *dst = p->x + ((size_t)t * B + b) * F;
+            const float *src = x + ((size_t)b * T + t) * F;
+            if ((int32_t)t >= len) {
+                /* Zeros, not the caller's padding: padding may hold NaN and
+                 * must not reach the weight-gradient GEMMs (0 * NaN = NaN). */
+                clv__vec_zero(dst, F);
+                continue;
+            }
+            size_t bad;
+            if (!clv__all_finite(src, F, &bad))
+                return clv__error(CLV_EINVAL, "%s: x[%u][%u][%zu] is not finite", fn, b, t, bad);
+            memcpy(dst, src, F * sizeof(float));
+        }
+    }
+    if (S) {
+        size_t bad;
+        if (!clv__all_finite(static_x, (size_t)B * S, &bad))
+            return clv__error(CLV_EINVAL, "%s: static_x[%zu][%zu] is not finite", fn, bad / S, bad % S);
+        memcpy(p->stat, static_x, (size_t)B * S * sizeof(float));
+    }
+    return CLV_OK;
+}
+
+/* out[rows][O] = h[rows][H] Wh^T + b (+ static part added by the caller). */
+static void head_apply(const clv__head_weights *w, uint32_t H, uint32_t S, uint32_t O,
+                       uint32_t rows, const float *h, float *out)
+{
+    clv__gemm(0, 1, rows, O, H, 1.0f, h, H, w->w, (size_t)H + S, 0.0f, out, O);
+    clv__rows_add_bias(out, O, w->b, rows, O);
+}
+
+void clv__pass_forward(const clv_model *m, clv__pass *p, float *final_out, float *step_out)
+{
+    const clv_model_options *o = &m->o;
+    const uint32_t B = p->batch, T = p->steps, H = o->hidden_size, S = o->static_size;
+    const size_t BH = (size_t)B * H;
+
+    const float *in = p->x;
+    uint32_t in_size = o->input_size;
+    for (uint32_t l = 0; l < o->num_layers; l++) {
+        clv__layer_buf *lb = &p->layer[l];
+        if (o->cell == CLV_CELL_LSTM)
+            clv__lstm_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb);
+        else
+            clv__gru_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb);
+        in = lb->h + BH;     /* outputs of steps 0..T-1 feed the next layer */
+        in_size = H;
+    }
+    const float *top = p->layer[o->num_layers - 1].h;
+
+    if (final_out) {
+        const uint32_t O = o->final_outputs;
+        /* Frozen states make h[T] the state after each sequence's last valid step. */
+        head_apply(&m->final_w, H, S, O, B, top + (size_t)T * BH, final_out);
+        if (S)
+            clv__gemm(0, 1, B, O, S, 1.0f, p->stat, S, m->final_w.w + H, (size_t)H + S, 1.0f,
+                      final_out, O);
+    }
+    if (step_out) {
+        const uint32_t O = o->step_outputs;
+        head_apply(&m->step_w, H, S, O, T * B, top + BH, p->step_out);
+        if (S)
+            clv__gemm(0, 1, B, O, S, 1.0f, p->stat, S, m->step_w.w + H, (size_t)H + S, 0.0f,
+                      p->stat_proj, O);
+        for (uint32_t b = 0; b < B; b++)
+            for (uint32_t t = 0; t < T; t++) {
+                const float *src = p->step_out + ((size_t)t * B + b) * O;
+                float *dst = step_out + ((size_t)b * T + t) * O;
+                if ((int32_t)t >= p->lengths[b]) {
+                    clv__vec_zero(dst, O);
+                } else if (S) {
+                    clv__vec_add(dst, src, p->stat_proj + (size_t)b * O, O);
+                } else {
+                    memcpy(dst, src, O * sizeof(float));
+                }
+            }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+
+CLV_API int clv_workspace_new(clv_workspace **out)
+{
+    CLV__CHECK_ARG(out != NULL, "clv_workspace_new: out is NULL");
+    *out = clv__calloc(1, sizeof **out);
+    if (!*out) return clv__oom();
+    clv__arena_init(&(*out)->arena);
+    return CLV_OK;
+}
+
+CLV_API void clv_workspace_free(clv_workspace *ws)
+{
+    if (!ws) return;
+    clv__arena_free(&ws->arena);
+    clv__free(ws);
+}
+
+CLV_API int clv_workspace_reserve(clv_workspace *ws, const clv_model *m, uint32_t batch,
+                                  uint32_t steps)
+{
+    CLV__CHECK_ARG(ws != NULL && m != NULL, "clv_workspace_reserve: workspace or model is NULL");
+    CLV__CHECK_ARG(batch >= 1 && steps >= 1, "clv_workspace_reserve: batch = %u, steps = %u, both must be >= 1",
+                   batch, steps);
+    return clv__pass_plan(m, &ws->arena, &ws->pass, batch, steps, 0);
+}
+
+CLV_API int clv_model_predict(const clv_model *m, clv_workspace *ws, uint32_t batch,
+                              uint32_t steps, const float *x, const int32_t *lengths,
+                              const float *static_x, float *final_out, float *step_out)
+{
+    static const char fn[] = "clv_model_predict";
+    CLV__TRY(clv__check_shapes(m, batch, steps, x, static_x, final_out, step_out, fn));
+    clv__arena local;
+    clv__arena_init(&local);
+    clv__pass tmp;
+    clv__arena *arena = ws ? &ws->arena : &local;
+    clv__pass *p = ws ? &ws->pass : &tmp;
+    int rc = clv__pass_plan(m, arena, p, batch, steps, 0);
+    if (rc == CLV_OK) rc = clv__pass_load(m, p, x, lengths, static_x, fn);
+    if (rc == CLV_OK) clv__pass_forward(m, p, final_out, step_out);
+    clv__arena_free(&local);
+    return rc;
+}
+
+int clv__model_forward(clv_model *m, uint32_t batch, uint32_t steps, const float *x,
+                       const int32_t *lengths, const float *static_x, float *final_out,
+                       float *step_out, int internal_outputs, const char *fn)
+{
+    CLV__TRY(clv__check_shapes(m, batch, steps, x, static_x, final_out, step_out, fn));
+    m->has_forward = 0;
+    CLV__TRY(clv__pass_plan(m, &m->train_arena, &m->pass, batch, steps, 1));
+    CLV__TRY(clv__pass_load(m, &m->pass, x, lengths, static_x, fn));
+    if (internal_outputs) {
+        /* clv_model_train_step: outputs land in the pass's own buffers. */
+        final_out = m->o.final_outputs ? m->pass.pred_final : NULL;
+        step_out = m->o.final_outputs ? NULL : m->pass.pred_step;
+    }
+    clv__pass_forward(m, &m->pass, final_out, step_out);
+    m->has_forward = 1;
+    return CLV_OK;
+}
+
+CLV_API int clv_model_forward(clv_model *m, uint32_t batch, uint32_t steps, const float *x,
+                              const int32_t *lengths, const float *static_x, float *final_out,
+                              float *step_out)
+{
+    return clv__model_forward(m, batch, steps, x, lengths, static_x, final_out, step_out, 0,
+                              "clv_model_forward");
+}
+
+/* Gradients of a head: accumulate dW, db and d_static; return dL/dh in dh_out
+ * (overwritten when `overwrite`, else added). d is [rows][O] time- or batch-major
+ * as h is; `stat_rows` maps rows to sequences (rows = steps*B, row r -> r % B). */
+static void head_backward(const clv_model *m, const clv__head_weights *w, clv__head_weights *g,
+                          uint32_t O, uint32_t rows, const float *d, const float *h,
+                          float *dh_out, int overwrite)
+{
+    const uint32_t H = m->o.hidden_size, S = m->o.static_size;
+    clv__gemm(0, 0, rows, H, O, 1.0f, d, O, w->w, (size_t)H + S, overwrite ? 0.0f : 1.0f, dh_out, H);
+    clv__gemm(1, 0, O, H, rows, 1.0f, d, O, h, H, 1.0f, g->w, (size_t)H + S);
+    clv__rows_sum_into(g->b, d, O, rows, O);
+}
+
+/* Static-feature part of a head: dW_s += dsum^T stat, d_static += dsum W_s,
+ * where dsum[B][O] is the head gradient summed over the rows of each sequence. */
+static void head_static_backward(const clv_model *m, const clv__head_weights *w,
+                                 clv__head_weights *g, uint32_t O, const float *dsum,
+                                 const float *stat, float *d_static)
+{
+    const uint32_t B = m->pass.batch, H = m->o.hidden_size, S = m->o.static_size;
+    clv__gemm(1, 0, O, S, B, 1.0f, dsum, O, stat, S, 1.0f, g->w + H, (size_t)H + S);
+    if (d_static) clv__gemm(0, 0, B, S, O, 1.0f, dsum, O, w->w + H, (size_t)H + S, 1.0f, d_static, S);
+}
+
+static int check_grad_input(const float *d, size_t n, const char *what)
+{
+    size_t bad;
+    if (!clv__all_finite(d, n, &bad))
+        return clv__error(CLV_EINVAL, "clv_model_backward: %s[%zu] is not finite", what, bad);
+    return CLV_OK;
+}
+
+CLV_API int clv_model_backward(clv_model *m, const float *d_final, const float *d_step,
+                               float *d_x, float *d_static)
+{
+    CLV__CHECK_ARG(m != NULL, "clv_model_backward: model is NULL");
+    if (!m->has_forward)
+        return clv__error(CLV_ESTATE, "clv_model_backward: no forward pass to differentiate; call clv_model_forward() first");
+    clv__pass *p = &m->pass;
+    const clv_model_options *o = &m->o;
+    const uint32_t B = p->batch, T = p->steps, H = o->hidden_size, F = o->input_size;
+    const uint32_t S = o->static_size;
+    const size_t BH = (size_t)B * H;
+    if (d_final && o->final_outputs == 0)
+        return clv__error(CLV_ESHAPE, "clv_model_backward: d_final given but the model has no final head");
+    if (d_step && o->step_outputs == 0)
+        return clv__error(CLV_ESHAPE, "clv_model_backward: d_step given but the model has no per-step head");
+    if (d_final) CLV__TRY(check_grad_input(d_final, (size_t)B * o->final_outputs, "d_final"));
+    if (d_step) CLV__TRY(check_grad_input(d_step, (size_t)B * T * o->step_outputs, "d_step"));
+
+    const float *top = p->layer[o->num_layers - 1].h;
+    float *dy = p->dseq_a;
+    clv__vec_zero(dy, (size_t)T * BH);
+    if (d_static && S) clv__vec_zero(d_static, (size_t)B * S);
+
+    if (d_step) {
+        const uint32_t O = o->step_outputs;
+        /* Time-major copy with padded steps zeroed: their outputs are the
+         * constant 0, so gradients given there are ignored. */
+        for (uint32_t b = 0; b < B; b++)
+            for (uint32_t t = 0; t < T; t++) {
+                float *dst = p->d_step + ((size_t)t * B + b) * O;
+                if ((int32_t)t >= p->lengths[b]) clv__vec_zero(dst, O);
+                else memcpy(dst, d_step + ((size_t)b * T + t) * O, O * sizeof(float));
+            }
+        head_backward(m, &m->step_w, &m->step_g, O, T * B, p->d_step, top + BH, dy, 1);
+        if (S) {
+            clv__vec_zero(p->dstat_acc, (size_t)B * O);
+            for (uint32_t t = 0; t < T; t++)
+                clv__vec_axpy(p->dstat_acc, 1.0f, p->d_step + (size_t)t * B * O, (size_t)B * O);
+            head_static_backward(m, &m->step_w, &m->step_g, O, p->dstat_acc, p->stat, d_static);
+        }
+    }
+    if (d_final) {
+        const uint32_t O = o->final_outputs;
+        /* Injected at the last step; frozen steps carry it back to each
+         * sequence's last valid step. */
+        head_backward(m, &m->final_w, &m->final_g, O, B, d_final, top + (size_t)T * BH,
+                      dy + (size_t)(T - 1) * BH, 0);
+        if (S) head_static_backward(m, &m->final_w, &m->final_g, O, d_final, p->stat, d_static);
+    }
+
+    for (uint32_t l = o->num_layers; l-- > 0;) {
+        clv__layer_buf *lb = &p->layer[l];
+        uint32_t in_size = l == 0 ? F : H;
+        const float *in = l == 0 ? p->x : p->layer[l - 1].h + BH;
+        float *dx = (l > 0 || d_x) ? (dy == p->dseq_a ? p->dseq_b : p->dseq_a) : NULL;
+        if (o->cell == CLV_CELL_LSTM)
+            clv__lstm_backward(&m->w[l], &m->g[l], in_size, H, B, T, p->lengths, in, lb, dy, dx,
+                               p->dh, p->dc);
+        else
+            clv__gru_backward(&m->w[l], &m->g[l], in_size, H, B, T, p->lengths, in, lb, dy, dx,
+                              p->dh);
+        if (dx) dy = dx;
+    }
+    if (d_x) {
+        for (uint32_t b = 0; b < B; b++)
+            for (uint32_t t = 0; t < T; t++)
+                memcpy(d_x + ((size_t)b * T + t) * F, dy + ((size_t)t * B + b) * F, F * sizeof(float));
+    }
+    /* The layer kernels overwrote the cached activations with gradients. */
+    m->has_forward = 0;
+    return CLV_OK;
+}
