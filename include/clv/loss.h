@@ -79,8 +79,13 @@ CLV_API CLV_NODISCARD int clv_loss_target_dim(const clv_loss_options *opts, uint
  * @param mask       [rows] 0/1 (any non-negative factor), or NULL.
  * @param out_value  receives the loss (double).
  * @param grad       [rows][pred_dim] receives the gradient, or NULL.
- * @return CLV_OK, CLV_EINVAL (NULL array, size overflow, NaN/Inf, negative weight,
- *         out-of-range class or negative ZILN target; the message names the row).
+ * @return CLV_OK; CLV_EINVAL (NULL array, size overflow, unknown kind or reduction,
+ *         NaN/Inf, negative weight or mask, BCE target outside [0,1], out-of-range
+ *         class, negative ZILN target; the message names the row) with no output
+ *         written; CLV_ENUMERIC when the value or a gradient overflows float even
+ *         though the inputs are finite (grad is then zeroed, *out_value unchanged).
+ * Every row's target is validated, masked rows included: pad with 0.
+ * huber_delta is only read (and must be finite and > 0) for CLV_LOSS_HUBER.
  */
 CLV_API CLV_NODISCARD int clv_loss_eval(const clv_loss_options *opts, uint32_t rows,
                                         uint32_t pred_dim, const float *pred,
@@ -91,6 +96,9 @@ CLV_API CLV_NODISCARD int clv_loss_eval(const clv_loss_options *opts, uint32_t r
  * ZILN predictive mean and purchase probability from raw predictions [rows][3].
  * @param mean        [rows] receives p * exp(mu + sigma^2/2), or NULL.
  * @param p_positive  [rows] receives p = sigmoid(z), or NULL.
+ * @return CLV_OK; CLV_EINVAL (NULL pred, both outputs NULL, rows 0, NaN/Inf);
+ *         CLV_ENUMERIC when a mean overflows float (mu + sigma^2/2 above ~88).
+ *         Nothing is written on error.
  */
 CLV_API CLV_NODISCARD int clv_ziln_mean(uint32_t rows, const float *pred, float *mean,
                                         float *p_positive);

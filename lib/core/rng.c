@@ -39,7 +39,10 @@ float clv__rng_uniform(clv__rng *r)
 
 float clv__rng_range(clv__rng *r, float lo, float hi)
 {
-    return lo + (hi - lo) * clv__rng_uniform(r);
+    /* In float, lo + (hi - lo) * u can round up to hi for u just below 1;
+     * the interval is half-open, so step back to the float below hi. */
+    float v = (float)((double)lo + ((double)hi - (double)lo) * clv__rng_uniform(r));
+    return v < hi ? v : nextafterf(hi, lo);
 }
 
 double clv__rng_normal(clv__rng *r)
