@@ -21,10 +21,15 @@
  *           d = sqrt(acc + eps)/sqrt(sq + eps) * g; acc = rho acc + (1-rho) d^2; p -= lr d
  * Clipping: when clip_norm > 0 and ||g||_2 > clip_norm over all parameters,
  * g is scaled by clip_norm/||g||_2 (the caller's gradient buffer is not changed).
- * A non-finite gradient norm stops the step with CLV_ENUMERIC before any update.
+ * A step that meets a non-finite gradient, or whose update would make a
+ * parameter or a moment non-finite, is refused with CLV_ENUMERIC: parameters,
+ * state, step count, last_lr and last_grad_norm are all left as they were.
+ * A schedule callback may run for a refused step, so it must be a pure
+ * function of its arguments.
  *
  * Schedules (lr at step t, 1-based): CONSTANT lr; STEP lr * gamma^floor((t-1)/step_size);
- * COSINE min_lr + (lr - min_lr) * (1 + cos(pi * min(t-1, total_steps)/total_steps)) / 2;
+ * COSINE min_lr + (lr - min_lr) * (1 + cos(pi * min(t-1, total_steps)/total_steps)) / 2
+ * (min_lr is reached at step total_steps + 1 and kept);
  * or a user callback (clv_optim_set_lr_callback()).
  */
 #ifndef CLV_OPTIM_H
@@ -62,12 +67,12 @@ typedef struct clv_optim_options {
     float momentum;         /**< SGD (0) */
     float dampening;        /**< SGD (0) */
     int32_t nesterov;       /**< SGD: non-zero for Nesterov momentum (needs momentum > 0, dampening 0) */
-    float rho;              /**< Adadelta (0.9) */
+    float rho;              /**< Adadelta, in [0, 1) (0.9) */
     float clip_norm;        /**< global-norm clipping threshold; 0 = off (default) */
     int32_t schedule;       /**< clv_schedule_kind (CONSTANT) */
     uint32_t step_size;     /**< STEP: steps between decays (1000) */
     float gamma;            /**< STEP: decay factor (0.1) */
-    uint64_t total_steps;   /**< COSINE: steps to reach min_lr (1000) */
+    uint64_t total_steps;   /**< COSINE: length of the decay; min_lr from step total_steps+1 (1000) */
     float min_lr;           /**< COSINE: final rate (0) */
 } clv_optim_options;
 
@@ -86,11 +91,15 @@ CLV_API void clv_optim_free(clv_optim *opt);
 /**
  * Update `model`'s parameters from its gradients (does not zero them).
  * @return CLV_OK, CLV_EINVAL, CLV_ESHAPE (parameter count changed),
- *         CLV_ENUMERIC (non-finite gradient; nothing was updated), CLV_ENOMEM.
+ *         CLV_ENUMERIC (non-finite gradient or update; nothing was changed), CLV_ENOMEM.
  */
 CLV_API CLV_NODISCARD int clv_optim_step(clv_optim *opt, clv_model *model);
 
-/** Same update on any flat buffer params[count] with gradients grads[count]. */
+/**
+ * Same update on any flat buffer params[count] with gradients grads[count].
+ * @return CLV_OK, CLV_EINVAL (NULL buffer, count 0), CLV_ESHAPE (count differs from
+ *         the first step's), CLV_ENUMERIC (see above), CLV_ENOMEM (first step's state).
+ */
 CLV_API CLV_NODISCARD int clv_optim_step_raw(clv_optim *opt, uint64_t count, float *params,
                                              const float *grads);
 
@@ -98,14 +107,17 @@ CLV_API CLV_NODISCARD int clv_optim_step_raw(clv_optim *opt, uint64_t count, flo
 CLV_API CLV_NODISCARD int clv_optim_set_lr_callback(clv_optim *opt, clv_lr_callback fn,
                                                     void *user_data);
 
-/** Forget the state (moments, step count); the next step starts afresh. */
+/** Forget the state (moments, step count, parameter count); the next step
+ *  starts afresh. last_lr returns to the base rate, last_grad_norm to 0. */
 CLV_API CLV_NODISCARD int clv_optim_reset(clv_optim *opt);
 
 /** @return the number of steps taken (0 for NULL). */
 CLV_API uint64_t clv_optim_step_count(const clv_optim *opt);
-/** @return the learning rate used by the last step (the base rate before any step). */
+/** @return the learning rate used by the last successful step (the base rate
+ *  before any step); 0 for NULL. */
 CLV_API float clv_optim_last_lr(const clv_optim *opt);
-/** @return the global gradient norm seen by the last step, before clipping. */
+/** @return the global gradient norm seen by the last successful step, before
+ *  clipping (float: a norm beyond FLT_MAX reads as Inf); 0 for NULL or before any step. */
 CLV_API float clv_optim_last_grad_norm(const clv_optim *opt);
 
 CLV_END_DECLS

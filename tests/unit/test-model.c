@@ -2,6 +2,7 @@
  * (padding, heads, workspace reuse without allocation), and agreement of the
  * training forward with inference. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -287,6 +288,54 @@ START_TEST(gradients_accumulate)
 }
 END_TEST
 
+/* The header's promise: const-model inference is safe from many threads, each
+ * with its own workspace. Each thread checks every result bit for bit
+ * against a single-threaded reference computed beforehand. */
+enum { CB = 8, CT = 12, CF = 4, NTHREADS = 4 };
+typedef struct shared_case {
+    const clv_model *m;
+    float x[CB * CT * CF];
+    int32_t len[CB];
+    float ref[CB];
+    int mismatches;
+} shared_case;
+
+static void *score_many(void *arg)
+{
+    shared_case *c = arg;
+    clv_workspace *ws;
+    if (clv_workspace_new(&ws) != CLV_OK) return (void *)1;
+    float y[CB];
+    for (int i = 0; i < 300; i++) {
+        if (clv_model_predict(c->m, ws, CB, CT, c->x, c->len, NULL, y, NULL) != CLV_OK ||
+            memcmp(y, c->ref, sizeof y) != 0)
+            __atomic_add_fetch(&c->mismatches, 1, __ATOMIC_RELAXED);
+    }
+    clv_workspace_free(ws);
+    return NULL;
+}
+
+START_TEST(concurrent_inference_on_shared_model)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    static shared_case c;
+    clv_model *m = make(CLV_CELL_LSTM, CF, 16, 2, 0, 1, 0, 12);
+    c.m = m;
+    clv_test_fill(c.x, sizeof c.x / sizeof *c.x, 31, -1, 1);
+    for (int b = 0; b < CB; b++) c.len[b] = 1 + b % CT;
+    ck_assert_int_eq(clv_model_predict(m, NULL, CB, CT, c.x, c.len, NULL, c.ref, NULL), CLV_OK);
+    pthread_t th[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, score_many, &c), 0);
+    for (int i = 0; i < NTHREADS; i++) {
+        void *rv;
+        ck_assert_int_eq(pthread_join(th[i], &rv), 0);
+        ck_assert_ptr_null(rv);
+    }
+    ck_assert_int_eq(c.mismatches, 0);
+    clv_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model");
@@ -304,6 +353,7 @@ int main(void)
     tcase_add_test(tc, padding_does_not_leak);
     tcase_add_test(tc, batch_rows_independent);
     tcase_add_test(tc, reserved_workspace_allocates_nothing);
+    tcase_add_test(tc, concurrent_inference_on_shared_model);
     suite_add_tcase(s, tc);
     tc = tcase_create("training");
     tcase_add_test(tc, training_forward_matches_predict);
