@@ -92,6 +92,7 @@ CLV_API void clv_workspace_free(clv_workspace *ws);
 /**
  * Size `ws` for `model` at up to `batch` x `steps`, so that later
  * clv_model_predict() calls with no larger shapes allocate nothing.
+ * @return CLV_OK, CLV_EINVAL (NULL handle, zero or too large batch*steps), CLV_ENOMEM.
  */
 CLV_API CLV_NODISCARD int clv_workspace_reserve(clv_workspace *ws, const clv_model *model,
                                                 uint32_t batch, uint32_t steps);
@@ -131,6 +132,8 @@ CLV_API CLV_NODISCARD int clv_model_forward(clv_model *model, uint32_t batch, ui
 /**
  * Backpropagation through time for the last clv_model_forward().
  * Gradients are *added* to the model's gradient buffer (see clv_model_zero_grad()).
+ * A forward pass can be differentiated once: backward consumes the cached
+ * activations (a failed call on bad gradients leaves them for a retry).
  * @param d_final   [B][final_outputs] dLoss/dfinal_out, or NULL (zero).
  * @param d_step    [B][T][step_outputs] dLoss/dstep_out, or NULL; padded steps ignored.
  * @param d_x       optional output [B][T][F]: dLoss/dx (0 at padded steps).

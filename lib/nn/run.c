@@ -14,18 +14,24 @@
 
 static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
 
-int clv__check_shapes(const clv_model *m, uint32_t batch, uint32_t steps, const float *x,
-                      const float *static_x, const float *final_out, const float *step_out,
-                      const char *fn)
+static int check_batch_steps(uint32_t batch, uint32_t steps, const char *fn)
 {
-    CLV__CHECK_ARG(m != NULL, "%s: model is NULL", fn);
-    CLV__CHECK_ARG(x != NULL, "%s: x is NULL", fn);
     CLV__CHECK_ARG(batch >= 1 && steps >= 1, "%s: batch = %u, steps = %u, both must be >= 1", fn,
                    batch, steps);
     /* BLAS takes int dimensions: batch*steps rows must fit. */
     CLV__CHECK_ARG((uint64_t)batch * steps <= (uint64_t)INT32_MAX / 4,
                    "%s: batch*steps = %llu is too large (max %d)", fn,
                    (unsigned long long)batch * steps, INT32_MAX / 4);
+    return CLV_OK;
+}
+
+int clv__check_shapes(const clv_model *m, uint32_t batch, uint32_t steps, const float *x,
+                      const float *static_x, const float *final_out, const float *step_out,
+                      const char *fn)
+{
+    CLV__CHECK_ARG(m != NULL, "%s: model is NULL", fn);
+    CLV__CHECK_ARG(x != NULL, "%s: x is NULL", fn);
+    CLV__TRY(check_batch_steps(batch, steps, fn));
     CLV__CHECK_ARG(m->o.static_size == 0 || static_x != NULL,
                    "%s: the model has %u static features but static_x is NULL", fn, m->o.static_size);
     if (final_out && m->o.final_outputs == 0)
@@ -214,8 +220,7 @@ CLV_API int clv_workspace_reserve(clv_workspace *ws, const clv_model *m, uint32_
                                   uint32_t steps)
 {
     CLV__CHECK_ARG(ws != NULL && m != NULL, "clv_workspace_reserve: workspace or model is NULL");
-    CLV__CHECK_ARG(batch >= 1 && steps >= 1, "clv_workspace_reserve: batch = %u, steps = %u, both must be >= 1",
-                   batch, steps);
+    CLV__TRY(check_batch_steps(batch, steps, "clv_workspace_reserve"));
     return clv__pass_plan(m, &ws->arena, &ws->pass, batch, steps, 0);
 }
 
@@ -311,7 +316,6 @@ CLV_API int clv_model_backward(clv_model *m, const float *d_final, const float *
     if (d_step && o->step_outputs == 0)
         return clv__error(CLV_ESHAPE, "clv_model_backward: d_step given but the model has no per-step head");
     if (d_final) CLV__TRY(check_grad_input(d_final, (size_t)B * o->final_outputs, "d_final"));
-    if (d_step) CLV__TRY(check_grad_input(d_step, (size_t)B * T * o->step_outputs, "d_step"));
 
     const float *top = p->layer[o->num_layers - 1].h;
     float *dy = p->dseq_a;
@@ -325,8 +329,16 @@ CLV_API int clv_model_backward(clv_model *m, const float *d_final, const float *
         for (uint32_t b = 0; b < B; b++)
             for (uint32_t t = 0; t < T; t++) {
                 float *dst = p->d_step + ((size_t)t * B + b) * O;
-                if ((int32_t)t >= p->lengths[b]) clv__vec_zero(dst, O);
-                else memcpy(dst, d_step + ((size_t)b * T + t) * O, O * sizeof(float));
+                const float *src = d_step + ((size_t)b * T + t) * O;
+                size_t bad;
+                if ((int32_t)t >= p->lengths[b]) {
+                    clv__vec_zero(dst, O);
+                } else if (!clv__all_finite(src, O, &bad)) {
+                    return clv__error(CLV_EINVAL, "clv_model_backward: d_step[%u][%u][%zu] is not finite",
+                                      b, t, bad);
+                } else {
+                    memcpy(dst, src, O * sizeof(float));
+                }
             }
         head_backward(m, &m->step_w, &m->step_g, O, T * B, p->d_step, top + BH, dy, 1);
         if (S) {
