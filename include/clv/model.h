@@ -58,8 +58,14 @@ typedef struct clv_model_options {
 #define CLV_MAX_HIDDEN_SIZE 16384u
 #define CLV_MAX_LAYERS 64u
 #define CLV_MAX_OUTPUTS 65536u
-/** @return CLV_MAX_HIDDEN_SIZE (for FFIs that cannot read macros). */
+/** @return CLV_MAX_INPUT_SIZE (for FFIs that cannot read macros). */
+CLV_API uint32_t clv_max_input_size(void);
+/** @return CLV_MAX_HIDDEN_SIZE. */
 CLV_API uint32_t clv_max_hidden_size(void);
+/** @return CLV_MAX_LAYERS. */
+CLV_API uint32_t clv_max_layers(void);
+/** @return CLV_MAX_OUTPUTS. */
+CLV_API uint32_t clv_max_outputs(void);
 
 /** Set `struct_size` and every default. NULL is ignored. */
 CLV_API void clv_model_options_init(clv_model_options *opts);

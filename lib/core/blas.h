@@ -16,7 +16,8 @@ void clv__gemm(int trans_a, int trans_b, uint32_t m, uint32_t n, uint32_t k, flo
 /* Tensor form with shape checks; returns CLV_OK or CLV_ESHAPE. */
 int clv__gemm_t(int trans_a, int trans_b, float alpha, const clv__tensor *a,
                 const clv__tensor *b, float beta, clv__tensor *c);
-/* y[M] = alpha * op(A) x + beta * y, A is M x N row-major (op = A or A^T). */
+/* y = alpha * op(A) x + beta * y, A is M x N row-major; op = A (x[N], y[M])
+ * or A^T (x[M], y[N]). */
 void clv__gemv(int trans_a, uint32_t m, uint32_t n, float alpha, const float *a, size_t lda,
                const float *x, float beta, float *y);
 /* Naive triple loop in double accumulation: the oracle the tests hold BLAS to. */

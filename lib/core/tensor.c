@@ -80,6 +80,12 @@ float *clv__arena_take(clv__arena *a, size_t n, int *overflow)
     size_t at = a->used;
     a->used += bytes;
     if (!a->base) return NULL;
+    if (a->used > a->cap) {
+        /* A layout that asks for more than its measure pass counted is a bug;
+         * refuse rather than hand out memory past the block. */
+        *overflow = 1;
+        return NULL;
+    }
     uintptr_t start = ((uintptr_t)a->base + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1);
     return (float *)(start + at);
 }

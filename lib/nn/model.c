@@ -10,7 +10,10 @@
 #define OPT_HAS(o, field) \
     ((o)->struct_size >= offsetof(clv_model_options, field) + sizeof((o)->field))
 
+CLV_API uint32_t clv_max_input_size(void) { return CLV_MAX_INPUT_SIZE; }
 CLV_API uint32_t clv_max_hidden_size(void) { return CLV_MAX_HIDDEN_SIZE; }
+CLV_API uint32_t clv_max_layers(void) { return CLV_MAX_LAYERS; }
+CLV_API uint32_t clv_max_outputs(void) { return CLV_MAX_OUTPUTS; }
 
 CLV_API void clv_model_options_init(clv_model_options *o)
 {

@@ -44,6 +44,15 @@ START_TEST(options_defaults)
 }
 END_TEST
 
+START_TEST(limit_twins_match_macros)
+{
+    ck_assert_uint_eq(clv_max_input_size(), CLV_MAX_INPUT_SIZE);
+    ck_assert_uint_eq(clv_max_hidden_size(), CLV_MAX_HIDDEN_SIZE);
+    ck_assert_uint_eq(clv_max_layers(), CLV_MAX_LAYERS);
+    ck_assert_uint_eq(clv_max_outputs(), CLV_MAX_OUTPUTS);
+}
+END_TEST
+
 START_TEST(param_table_lstm)
 {
     /* F=3, H=4, 2 layers, S=2, final 1, step 2. Hand count:
@@ -341,6 +350,7 @@ int main(void)
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("lifecycle");
     tcase_add_test(tc, options_defaults);
+    tcase_add_test(tc, limit_twins_match_macros);
     tcase_add_test(tc, param_table_lstm);
     tcase_add_test(tc, param_table_gru);
     tcase_add_test(tc, init_ranges_and_forget_bias);
