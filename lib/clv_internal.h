@@ -32,6 +32,10 @@ int clv__oom(void);
 void *clv__malloc(size_t size);
 void *clv__calloc(size_t n, size_t size);
 void clv__free(void *ptr);
+/* Grow *buf (holding *cap elements of `elem` bytes) to hold at least `need`,
+ * doubling; contents are kept. The allocator hook has no realloc, so this
+ * copies; the doubling keeps that amortised O(1). CLV_OK or CLV_ENOMEM. */
+int clv__grow(void **buf, uint64_t *cap, uint64_t need, size_t elem);
 
 /* Multiply sizes, reporting overflow: returns 0 and sets *out, or -1. */
 static inline int clv__mul_size(size_t a, size_t b, size_t *out)

@@ -25,5 +25,7 @@
 #include "loss.h"
 #include "optim.h"
 #include "train.h"
+#include "pipeline.h"
+#include "simulate.h"
 
 #endif

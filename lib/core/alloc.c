@@ -45,4 +45,23 @@ void clv__free(void *ptr)
     if (ptr) current.free(ptr, current.user_data);
 }
 
+int clv__grow(void **buf, uint64_t *cap, uint64_t need, size_t elem)
+{
+    if (need <= *cap) return CLV_OK;
+    uint64_t n = *cap ? *cap : 16;
+    while (n < need) {
+        if (n > UINT64_MAX / 2) return clv__oom();
+        n *= 2;
+    }
+    size_t bytes, old;
+    if (n > SIZE_MAX || clv__mul_size((size_t)n, elem, &bytes) != 0) return clv__oom();
+    void *p = clv__malloc(bytes);
+    if (!p) return clv__oom();
+    if (*buf && clv__mul_size((size_t)*cap, elem, &old) == 0) memcpy(p, *buf, old);
+    clv__free(*buf);
+    *buf = p;
+    *cap = n;
+    return CLV_OK;
+}
+
 CLV_API void clv_free(void *ptr) { clv__free(ptr); }
