@@ -2,6 +2,7 @@
  * pipeline on one CSV file, as a user would write it (only <clv/clv.h>).
  *
  *   bench_pipeline [--cutoff YYYY-MM-DD] [--holdout-end YYYY-MM-DD] [--dump DIR] FILE
+ *   bench_pipeline --version
  *
  * Timed (CLOCK_MONOTONIC, wall clock), in this process:
  *   clv_txlog_new + clv_txlog_read_csv (parse, same-day merge)
@@ -12,7 +13,8 @@
  *   RESULT side=libclv seconds=... read_s=... fit_s=... transform_s=...
  *          rows=... peak_kb=... base_kb=... <check counts>
  * peak_kb is getrusage(RUSAGE_SELF).ru_maxrss at the end (the whole process,
- * one run per process); base_kb the same at the start of main(). The check
+ * one run per process); base_kb the same at the start of main(), read_peak_kb
+ * and fit_peak_kb after the read and the fit (where the peak comes from). The check
  * counts (computed from the outputs after the clock stops) are compared with
  * pandas' by bench/run. --dump DIR writes every output array for
  * bench/pipeline_check.py (never in a timed run). Exit 1 on any libclv error. */
@@ -48,7 +50,8 @@ static void die_clv(const char *what, int rc)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_pipeline [--cutoff YYYY-MM-DD] [--holdout-end YYYY-MM-DD] [--dump DIR] FILE\n");
+    fprintf(stderr, "usage: bench_pipeline [--cutoff YYYY-MM-DD] [--holdout-end YYYY-MM-DD] [--dump DIR] FILE\n"
+                    "       bench_pipeline --version\n");
     exit(2);
 }
 
@@ -108,6 +111,10 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--cutoff") == 0 && i + 1 < argc) cutoff_s = argv[++i];
         else if (strcmp(argv[i], "--holdout-end") == 0 && i + 1 < argc) end_s = argv[++i];
         else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) dump_dir = argv[++i];
+        else if (strcmp(argv[i], "--version") == 0) {
+            printf("libclv %s (headers %s)\n", clv_version(), CLV_VERSION_STRING);
+            return 0;
+        }
         else if (argv[i][0] == '-' || file) usage();
         else file = argv[i];
     }
@@ -125,10 +132,12 @@ int main(int argc, char **argv)
     clv_txlog_report_init(&rep);
     if ((rc = clv_txlog_read_csv(log, file, &rep)) != CLV_OK) die_clv("clv_txlog_read_csv", rc);
     const double t1 = now_s();
+    const long peak_read = peak_kb();
     clv_pipeline *p = NULL;
     if ((rc = clv_pipeline_new(&p, NULL)) != CLV_OK) die_clv("clv_pipeline_new", rc);
     if ((rc = clv_pipeline_fit(p, log, cutoff)) != CLV_OK) die_clv("clv_pipeline_fit", rc);
     const double t2 = now_s();
+    const long peak_fit = peak_kb();
     clv_dataset *ds = NULL;
     if ((rc = clv_pipeline_transform(p, log, cutoff, end, &ds)) != CLV_OK) die_clv("clv_pipeline_transform", rc);
     const double t3 = now_s();
@@ -151,9 +160,10 @@ int main(int argc, char **argv)
     if (dump_dir) dump(dump_dir, p, ds);
 
     printf("RESULT side=libclv seconds=%.6f read_s=%.6f fit_s=%.6f transform_s=%.6f rows=%llu peak_kb=%ld "
-           "base_kb=%ld customers=%llu customer_days=%llu N=%llu T=%u F=%u S=%u cal_tx=%llu hold_tx=%llu "
+           "base_kb=%ld read_peak_kb=%ld fit_peak_kb=%ld customers=%llu customer_days=%llu N=%llu T=%u F=%u S=%u cal_tx=%llu hold_tx=%llu "
            "steps=%llu cal_spend=%.2f hold_spend=%.2f\n",
            t3 - t0, t1 - t0, t2 - t1, t3 - t2, (unsigned long long)rep.rows_read, peak, base,
+           peak_read, peak_fit,
            (unsigned long long)rep.customers, (unsigned long long)rep.customer_days, (unsigned long long)n,
            clv_dataset_steps(ds), clv_dataset_seq_features(ds), clv_dataset_static_features(ds),
            (unsigned long long)cal_tx, (unsigned long long)hold_tx, (unsigned long long)steps, cal_spend,

@@ -27,5 +27,10 @@
 #include "train.h"
 #include "pipeline.h"
 #include "simulate.h"
+#include "io.h"
+#include "metrics.h"
+#include "forecast.h"
+#include "backtest.h"
+#include "btyd.h"
 
 #endif

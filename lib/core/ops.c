@@ -8,7 +8,7 @@ void clv__vec_sigmoid(float *y, const float *x, size_t n)
 
 void clv__vec_tanh(float *y, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+    for (size_t i = 0; i < n; i++) y[i] = clv__tanhf(x[i]);
 }
 
 void clv__vec_dsigmoid(float *dx, const float *dy, const float *y, size_t n)

@@ -18,6 +18,24 @@ static inline float clv__sigmoidf(float x)
     return e / (1.0f + e);
 }
 
+/* tanh without libm's tanhf, which goes through expm1f and was 60% of a
+ * roll-out's time. Near 0 an odd polynomial (coefficients least-squares
+ * fitted to tanh on [0, 0.625] for relative error, max 1.3e-8 in double);
+ * elsewhere 1 - 2/(e^{2|x|} + 1), which has no cancellation there and
+ * saturates to +-1 when expf overflows. NaN stays NaN. */
+static inline float clv__tanhf(float x)
+{
+    float a = fabsf(x);
+    if (a < 0.625f) {
+        float z = x * x;
+        float p = (((-5.7980998e-3f * z + 2.0720281e-2f) * z - 5.3763801e-2f) * z + 1.3331719e-1f) * z -
+                  3.3333292e-1f;
+        return x + x * z * p;
+    }
+    float r = 1.0f - 2.0f / (expf(2.0f * a) + 1.0f);
+    return copysignf(r, x);
+}
+
 /* softplus(x) = log(1 + e^x), stable for large |x|. */
 static inline double clv__softplus(double x)
 {
@@ -25,7 +43,7 @@ static inline double clv__softplus(double x)
 }
 
 void clv__vec_sigmoid(float *y, const float *x, size_t n);
-void clv__vec_tanh(float *y, const float *x, size_t n);
+void clv__vec_tanh(float *y, const float *x, size_t n);   /* clv__tanhf */
 /* dx = dy * y * (1 - y), with y = sigmoid(x) already computed. */
 void clv__vec_dsigmoid(float *dx, const float *dy, const float *y, size_t n);
 /* dx = dy * (1 - y^2), with y = tanh(x) already computed. */

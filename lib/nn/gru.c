@@ -22,7 +22,7 @@ static void gru_cell_row(float *ax, const float *ah, const float *h_prev, float 
     for (uint32_t j = 0; j < hid; j++) {
         float r = clv__sigmoidf(xr[j] + hr[j]);
         float z = clv__sigmoidf(xz[j] + hz[j]);
-        float n = tanhf(xn[j] + r * hn[j]);
+        float n = clv__tanhf(xn[j] + r * hn[j]);
         xr[j] = r;
         xz[j] = z;
         xn[j] = n;
@@ -31,14 +31,15 @@ static void gru_cell_row(float *ax, const float *ah, const float *h_prev, float 
 }
 
 void clv__gru_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
-                      uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf)
+                      uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
+                      int keep_state)
 {
     const uint32_t gh = 3 * hid;
     const size_t bh = (size_t)batch * hid, bg = (size_t)batch * gh;
 
     clv__gemm(0, 1, steps * batch, gh, in, 1.0f, x, in, w->w_ih, in, 0.0f, buf->act, gh);
     clv__rows_add_bias(buf->act, gh, w->b_ih, (size_t)steps * batch, gh);
-    clv__vec_zero(buf->h, bh);
+    if (!keep_state) clv__vec_zero(buf->h, bh);   /* else preloaded: a roll-out step */
 
     for (uint32_t t = 0; t < steps; t++) {
         float *ax = buf->act + t * bg, *ah = buf->hh + t * bg;

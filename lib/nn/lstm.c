@@ -23,7 +23,7 @@ static void lstm_cell_row(float *a, const float *c_prev, float *c, float *h, uin
     for (uint32_t j = 0; j < hid; j++) {
         float i = clv__sigmoidf(ai[j]);
         float f = clv__sigmoidf(af[j]);
-        float g = tanhf(ag[j]);
+        float g = clv__tanhf(ag[j]);
         float o = clv__sigmoidf(ao[j]);
         float cj = f * c_prev[j] + i * g;
         ai[j] = i;
@@ -31,20 +31,23 @@ static void lstm_cell_row(float *a, const float *c_prev, float *c, float *h, uin
         ag[j] = g;
         ao[j] = o;
         c[j] = cj;
-        h[j] = o * tanhf(cj);
+        h[j] = o * clv__tanhf(cj);
     }
 }
 
 void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
-                       uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf)
+                       uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
+                       int keep_state)
 {
     const uint32_t gh = 4 * hid;
     const size_t bh = (size_t)batch * hid, bg = (size_t)batch * gh;
 
     clv__gemm(0, 1, steps * batch, gh, in, 1.0f, x, in, w->w_ih, in, 0.0f, buf->act, gh);
     clv__rows_add_bias(buf->act, gh, w->b_ih, (size_t)steps * batch, gh);
-    clv__vec_zero(buf->h, bh);
-    clv__vec_zero(buf->c, bh);
+    if (!keep_state) {   /* else the caller preloaded h[0] (and c[0]): a roll-out step */
+        clv__vec_zero(buf->h, bh);
+        clv__vec_zero(buf->c, bh);
+    }
 
     for (uint32_t t = 0; t < steps; t++) {
         float *a = buf->act + t * bg;
@@ -72,7 +75,7 @@ static void lstm_cell_row_backward(float *a, const float *c_prev, const float *c
     float *ai = a, *af = a + hid, *ag = a + 2 * (size_t)hid, *ao = a + 3 * (size_t)hid;
     for (uint32_t j = 0; j < hid; j++) {
         float i = ai[j], f = af[j], g = ag[j], o = ao[j];
-        float tc = tanhf(c[j]);
+        float tc = clv__tanhf(c[j]);
         float dcj = dc[j] + dh[j] * o * (1.0f - tc * tc);
         ai[j] = dcj * g * i * (1.0f - i);
         af[j] = dcj * c_prev[j] * f * (1.0f - f);

@@ -97,16 +97,31 @@ int clv__check_shapes(const clv_model *m, uint32_t batch, uint32_t steps, const 
                       const float *static_x, const float *final_out, const float *step_out,
                       const char *fn);
 
+/* Roll-out support (inference, const model, caller-owned arena):
+ * clv__model_history runs B sequences and returns each layer's state after
+ * the last valid step, h_out/c_out [L][B][H] (c only for LSTM, else may be
+ * NULL), and the per-step head output at each sequence's last valid step,
+ * last_out [B][Os]. clv__model_step advances B states by one step with input
+ * x [B][F], updating h/c in place and writing the per-step head to out [B][Os]. */
+int clv__model_history(const clv_model *m, clv__arena *a, uint32_t batch, uint32_t steps,
+                       const float *x, const int32_t *lengths, float *h_out, float *c_out,
+                       float *last_out);
+int clv__model_step(const clv_model *m, clv__arena *a, uint32_t batch, const float *x, float *h,
+                    float *c, float *out);
+
 /* Recurrent layer kernels. `in` is the layer input [T][B][in]. */
+/* keep_state: h[0] (and c[0]) were preloaded by the caller instead of zero. */
 void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
-                       uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf);
+                       uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
+                       int keep_state);
 /* dy: [T][B][H] gradient w.r.t. outputs (consumed); dx: [T][B][in] output or NULL. */
 void clv__lstm_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t in,
                         uint32_t hid, uint32_t batch, uint32_t steps, const int32_t *len,
                         const float *x, clv__layer_buf *buf, const float *dy, float *dx,
                         float *dh, float *dc);
 void clv__gru_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
-                      uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf);
+                      uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
+                      int keep_state);
 void clv__gru_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t in,
                        uint32_t hid, uint32_t batch, uint32_t steps, const int32_t *len,
                        const float *x, clv__layer_buf *buf, const float *dy, float *dx,

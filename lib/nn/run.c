@@ -150,7 +150,8 @@ static void head_apply(const clv__head_weights *w, uint32_t H, uint32_t S, uint3
     clv__rows_add_bias(out, O, w->b, rows, O);
 }
 
-void clv__pass_forward(const clv_model *m, clv__pass *p, float *final_out, float *step_out)
+static void pass_forward(const clv_model *m, clv__pass *p, float *final_out, float *step_out,
+                         int keep_state)
 {
     const clv_model_options *o = &m->o;
     const uint32_t B = p->batch, T = p->steps, H = o->hidden_size, S = o->static_size;
@@ -161,9 +162,9 @@ void clv__pass_forward(const clv_model *m, clv__pass *p, float *final_out, float
     for (uint32_t l = 0; l < o->num_layers; l++) {
         clv__layer_buf *lb = &p->layer[l];
         if (o->cell == CLV_CELL_LSTM)
-            clv__lstm_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb);
+            clv__lstm_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb, keep_state);
         else
-            clv__gru_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb);
+            clv__gru_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb, keep_state);
         in = lb->h + BH;     /* outputs of steps 0..T-1 feed the next layer */
         in_size = H;
     }
@@ -196,6 +197,58 @@ void clv__pass_forward(const clv_model *m, clv__pass *p, float *final_out, float
                 }
             }
     }
+}
+
+void clv__pass_forward(const clv_model *m, clv__pass *p, float *final_out, float *step_out)
+{
+    pass_forward(m, p, final_out, step_out, 0);
+}
+
+int clv__model_history(const clv_model *m, clv__arena *a, uint32_t B, uint32_t T, const float *x,
+                       const int32_t *lengths, float *h_out, float *c_out, float *last_out)
+{
+    static const char fn[] = "clv__model_history";
+    clv__pass p;
+    if (m->o.static_size || !m->o.step_outputs)
+        return clv__error(CLV_ENOTSUP, "%s: roll-outs need a per-step head and no static features", fn);
+    CLV__TRY(clv__check_shapes(m, B, T, x, NULL, NULL, NULL, fn));
+    CLV__TRY(clv__pass_plan(m, a, &p, B, T, 0));
+    CLV__TRY(clv__pass_load(m, &p, x, lengths, NULL, fn));
+    pass_forward(m, &p, NULL, NULL, 0);
+    const uint32_t H = m->o.hidden_size, O = m->o.step_outputs;
+    const size_t BH = (size_t)B * H;
+    for (uint32_t l = 0; l < m->o.num_layers; l++) {
+        memcpy(h_out + l * BH, p.layer[l].h + (size_t)T * BH, BH * sizeof(float));
+        if (m->o.cell == CLV_CELL_LSTM) memcpy(c_out + l * BH, p.layer[l].c + (size_t)T * BH, BH * sizeof(float));
+    }
+    /* The head on each sequence's final state = its output at the last valid step. */
+    head_apply(&m->step_w, H, 0, O, B, p.layer[m->o.num_layers - 1].h + (size_t)T * BH, last_out);
+    return CLV_OK;
+}
+
+int clv__model_step(const clv_model *m, clv__arena *a, uint32_t B, const float *x, float *h, float *c,
+                    float *out)
+{
+    static const char fn[] = "clv__model_step";
+    clv__pass p;
+    if (m->o.static_size || !m->o.step_outputs)
+        return clv__error(CLV_ENOTSUP, "%s: roll-outs need a per-step head and no static features", fn);
+    CLV__TRY(clv__check_shapes(m, B, 1, x, NULL, NULL, NULL, fn));
+    CLV__TRY(clv__pass_plan(m, a, &p, B, 1, 0));
+    CLV__TRY(clv__pass_load(m, &p, x, NULL, NULL, fn));
+    const uint32_t H = m->o.hidden_size;
+    const size_t BH = (size_t)B * H;
+    for (uint32_t l = 0; l < m->o.num_layers; l++) {
+        memcpy(p.layer[l].h, h + l * BH, BH * sizeof(float));
+        if (m->o.cell == CLV_CELL_LSTM) memcpy(p.layer[l].c, c + l * BH, BH * sizeof(float));
+    }
+    pass_forward(m, &p, NULL, NULL, 1);
+    for (uint32_t l = 0; l < m->o.num_layers; l++) {
+        memcpy(h + l * BH, p.layer[l].h + BH, BH * sizeof(float));
+        if (m->o.cell == CLV_CELL_LSTM) memcpy(c + l * BH, p.layer[l].c + BH, BH * sizeof(float));
+    }
+    head_apply(&m->step_w, H, 0, m->o.step_outputs, B, p.layer[m->o.num_layers - 1].h + BH, out);
+    return CLV_OK;
 }
 
 /* ------------------------------------------------------------------ */

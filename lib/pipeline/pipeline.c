@@ -185,6 +185,15 @@ static int name_features(clv_pipeline *p)
     return CLV_OK;
 }
 
+int clv__pipeline_finish_load(clv_pipeline *p)
+{
+    clv__free(p->static_names);
+    p->static_names = NULL;
+    CLV__TRY(name_features(p));
+    p->fitted = 1;
+    return CLV_OK;
+}
+
 CLV_API int clv_pipeline_fit(clv_pipeline *p, const clv_txlog *log, int32_t cutoff)
 {
     static const char fn[] = "clv_pipeline_fit";

@@ -80,6 +80,11 @@ struct clv_dataset {
     uint64_t *id_off;
 };
 
+/* After a model file restored the fitted fields (has_events, n_numeric,
+ * n_channels, n_static, shift, scale, ncats, cats) of a new pipeline: rebuild
+ * the derived state (feature names) and mark it fitted (io/serialize.c). */
+int clv__pipeline_finish_load(clv_pipeline *p);
+
 /* Allocate a zeroed dataset (dataset.c). */
 int clv__dataset_alloc(clv_dataset **out, uint64_t n, uint32_t steps, uint32_t nseq, uint32_t nstatic,
                        uint64_t ids_len);

@@ -1,0 +1,58 @@
+/* Shared pieces of the clv command-line tool. The tool uses only the public
+ * libclv API (<clv/clv.h>), like any application would. */
+#ifndef CLV_CLI_H
+#define CLV_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <clv/clv.h>
+
+/* Exit codes. */
+#define CLI_OK 0
+#define CLI_FAIL 1    /* runtime failure */
+#define CLI_USAGE 2   /* usage error */
+
+/* Options every subcommand that reads --data accepts. */
+typedef struct data_opts {
+    const char *path;
+    const char *customer_col, *date_col, *amount_col;
+    int lenient;
+} data_opts;
+
+extern const char *cli_cmd;   /* "train", "predict", ... for messages */
+extern int cli_quiet;
+
+/* "clv CMD: message" on stderr; returns the code. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A failed library call: its status name and the library's message. */
+int cli_lib_fail(const char *what, int status);
+
+/* Value parsers for option arguments; on failure they print a usage error. */
+int cli_parse_date(const char *opt, const char *text, int32_t *day);
+int cli_parse_u32(const char *opt, const char *text, uint32_t min, uint32_t max, uint32_t *out);
+int cli_parse_u64(const char *opt, const char *text, uint64_t min, uint64_t max, uint64_t *out);
+int cli_parse_float(const char *opt, const char *text, double min, double max, double *out);
+
+/* Read --data into a new log, applying the column options. */
+int cli_load_log(const data_opts *d, clv_txlog **out, clv_txlog_report *report);
+
+/* Training progress on stderr when it is a terminal (and not --quiet). */
+int cli_progress(const clv_fit_progress *p, void *user);
+void cli_progress_done(void);
+
+/* The evaluate table and JSON, shared with demo. */
+int cli_print_backtest(const clv_backtest *bt, int32_t cutoff, int32_t holdout_end, const char *title);
+int cli_write_backtest_json(const clv_backtest *bt, int32_t cutoff, int32_t holdout_end, const char *path);
+
+/* Write `text` of `len` bytes to `path` atomically (temporary file + rename). */
+int cli_write_file_atomic(const char *path, const char *text, size_t len);
+
+int cmd_demo(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,73 @@
+/**
+ * @file backtest.h
+ * @brief Honest backtests: every model learns from data up to a cutoff only
+ *        and predicts the holdout that follows (../shared/PROTOCOL.md).
+ *
+ * Models compared, in this order:
+ *  - "lstm": the clv_forecaster (or "gru" when options.cell is CLV_CELL_GRU);
+ *  - "bgnbd_gg": BG/NBD transactions x Gamma-Gamma mean value;
+ *  - "paretonbd_gg": Pareto/NBD transactions x Gamma-Gamma mean value;
+ *  - "naive": each customer's calibration spend and transaction rates per day
+ *    of their calibration life (first purchase to the cutoff, inclusive) times
+ *    the horizon.
+ * BTYD models work in weeks (days / 7) on the calibration summaries of the
+ * feature pipeline; their activity score is the expected number of
+ * transactions (AUC only uses the ranking). Every model sees the same
+ * information: the log up to the cutoff.
+ */
+#ifndef CLV_BACKTEST_H
+#define CLV_BACKTEST_H
+
+#include "common.h"
+#include "forecast.h"
+#include "metrics.h"
+#include "pipeline.h"
+
+CLV_BEGIN_DECLS
+
+typedef struct clv_backtest clv_backtest;
+
+/**
+ * Run the backtest on `log`: fit every model at `cutoff_day`, predict
+ * (cutoff_day, holdout_end_day], and score against what happened.
+ * @param fopts  forecaster options (NULL = defaults; horizon_days is set to the holdout length).
+ * @param cb     optional progress callback for the forecaster's training.
+ * @return CLV_OK, CLV_EINVAL (holdout_end_day <= cutoff_day, NULL log), CLV_ESTATE
+ *         (nobody bought before the cutoff), a model's fitting status, CLV_ENOMEM.
+ */
+CLV_API CLV_NODISCARD int clv_backtest_run(const clv_txlog *log, int32_t cutoff_day,
+                                           int32_t holdout_end_day,
+                                           const clv_forecast_options *fopts,
+                                           clv_fit_callback cb, void *user_data,
+                                           clv_backtest **out);
+CLV_API void clv_backtest_free(clv_backtest *bt);
+
+/** Customers evaluated (everyone with a purchase on or before the cutoff). */
+CLV_API uint64_t clv_backtest_customers(const clv_backtest *bt);
+/** Actual holdout totals: spend, transactions, customers buying. */
+CLV_API double clv_backtest_actual_spend(const clv_backtest *bt);
+CLV_API double clv_backtest_actual_transactions(const clv_backtest *bt);
+CLV_API double clv_backtest_actual_active(const clv_backtest *bt);
+/** Number of models and their names ("lstm", "bgnbd_gg", ...; static strings). */
+CLV_API uint32_t clv_backtest_models(const clv_backtest *bt);
+CLV_API const char *clv_backtest_model_name(const clv_backtest *bt, uint32_t model);
+
+/**
+ * Scores of one model. spend: all of clv_metrics on holdout spend;
+ * tx_mae, tx_total_pct_error: on holdout transactions; auc: of the activity
+ * score against buying in the holdout; fit_seconds: fitting and predicting.
+ * Any out pointer may be NULL.
+ */
+CLV_API CLV_NODISCARD int clv_backtest_scores(const clv_backtest *bt, uint32_t model, clv_metrics *spend,
+                                              double *tx_mae, double *tx_total_pct_error, double *auc,
+                                              double *fit_seconds);
+
+/** Per-customer predictions of one model ([N], borrowed until clv_backtest_free()). */
+CLV_API const float *clv_backtest_pred_spend(const clv_backtest *bt, uint32_t model);
+CLV_API const float *clv_backtest_pred_transactions(const clv_backtest *bt, uint32_t model);
+/** The actual holdout spend per customer ([N]). */
+CLV_API const float *clv_backtest_actual_spend_per_customer(const clv_backtest *bt);
+
+CLV_END_DECLS
+
+#endif

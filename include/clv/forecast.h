@@ -1,0 +1,121 @@
+/**
+ * @file forecast.h
+ * @brief The CLV forecaster: a feature pipeline and a per-period sequence
+ *        model, trained honestly from data up to a cutoff, predicting each
+ *        customer's spend, transactions and activity over any horizon.
+ *
+ * Model (in the style of Valendin et al. 2022, "Customer base analysis with
+ * recurrent neural networks"): each customer's history is a weekly sequence
+ * from the first purchase to the cutoff. At every week the network reads
+ * causal inputs (that week's transactions and spend, running totals, weeks
+ * since the last purchase, customer age, first purchase amount, and the
+ * week of year when the data spans two years or more, so that season can be
+ * told apart from customer age) and predicts the distribution of next week's transactions (classes
+ * 0, 1, 2, 3+) and the log spend of a purchasing week. Training uses every
+ * week of the calibration window as an example, so nothing after the cutoff
+ * is ever read. A prediction rolls the network forward week by week over the
+ * horizon, sampling transactions and spend along `samples` Monte Carlo paths
+ * per customer (seeded): the means give expected transactions and spend, the
+ * share of paths with a purchase gives P(active), and the path quantiles
+ * give prediction intervals.
+ *
+ * Threading: fit is single-writer; predict takes a const forecaster and may
+ * run concurrently from several threads.
+ */
+#ifndef CLV_FORECAST_H
+#define CLV_FORECAST_H
+
+#include "common.h"
+#include "pipeline.h"
+
+CLV_BEGIN_DECLS
+
+typedef struct clv_forecaster clv_forecaster;
+typedef struct clv_prediction clv_prediction;
+
+/** Forecaster configuration; fill with clv_forecast_options_init(). */
+typedef struct clv_forecast_options {
+    uint32_t struct_size;
+    int32_t cell;            /**< CLV_CELL_LSTM (default) or CLV_CELL_GRU */
+    uint32_t hidden_size;    /**< default 32 */
+    uint32_t num_layers;     /**< default 1 */
+    uint32_t epochs;         /**< passes over the data; 0 (default) = auto: ~2400 optimizer steps, 4..30 passes */
+    uint32_t batch_size;     /**< sequences per step (default 128) */
+    float lr;                /**< Adam learning rate (default 3e-3) */
+    float weight_decay;      /**< AdamW decoupled decay (default 1e-4) */
+    uint32_t max_steps;      /**< history window in weeks (default 104) */
+    uint32_t samples;        /**< Monte Carlo paths per customer (default 64) */
+    uint32_t horizon_days;   /**< default horizon of predictions (default 273 = 39 weeks) */
+    uint64_t seed;           /**< initialisation, shuffling and sampling (default 1) */
+} clv_forecast_options;
+
+/** Progress of fit, passed to the callback after every epoch. */
+typedef struct clv_fit_progress {
+    uint32_t struct_size;
+    uint32_t epoch, epochs;
+    double train_loss;       /**< mean loss per training week this epoch */
+    double elapsed_seconds, eta_seconds;
+} clv_fit_progress;
+
+/** Return non-zero to stop fitting (fit then returns CLV_ECANCELED). */
+typedef int (*clv_fit_callback)(const clv_fit_progress *progress, void *user_data);
+
+CLV_API void clv_forecast_options_init(clv_forecast_options *opts);
+CLV_API CLV_NODISCARD int clv_forecaster_new(clv_forecaster **out, const clv_forecast_options *opts);
+CLV_API void clv_forecaster_free(clv_forecaster *f);
+/** Copy the configuration (up to out->struct_size; init it first). */
+CLV_API CLV_NODISCARD int clv_forecaster_get_options(const clv_forecaster *f, clv_forecast_options *out);
+/** Called after every epoch of clv_forecaster_fit(); NULL removes it. */
+CLV_API CLV_NODISCARD int clv_forecaster_set_callback(clv_forecaster *f, clv_fit_callback fn, void *user_data);
+
+/**
+ * Fit on `log` up to `cutoff_day` (inclusive); nothing dated later is read.
+ * @return CLV_OK, CLV_EINVAL, CLV_ESTATE (no customer before the cutoff, or
+ *         too little history to learn from), CLV_ENUMERIC (training diverged;
+ *         the message says at which epoch), CLV_ECANCELED, CLV_ENOMEM.
+ */
+CLV_API CLV_NODISCARD int clv_forecaster_fit(clv_forecaster *f, const clv_txlog *log, int32_t cutoff_day);
+/** Non-zero once fitted (or loaded). */
+CLV_API int32_t clv_forecaster_is_fitted(const clv_forecaster *f);
+/** The cutoff the forecaster was fitted at. */
+CLV_API int32_t clv_forecaster_fit_cutoff(const clv_forecaster *f);
+
+/**
+ * Predict for every customer of `log` with a purchase on or before `at_day`,
+ * over (at_day, at_day + horizon_days]. horizon_days = 0 uses the fitted default.
+ * @return CLV_OK, CLV_ESTATE (not fitted), CLV_EINVAL, CLV_ENOMEM.
+ */
+CLV_API CLV_NODISCARD int clv_forecaster_predict(const clv_forecaster *f, const clv_txlog *log,
+                                                 int32_t at_day, uint32_t horizon_days,
+                                                 clv_prediction **out);
+
+/** Save to a file atomically (temporary file, flush, rename) or to memory (free with clv_free()). */
+CLV_API CLV_NODISCARD int clv_forecaster_save(const clv_forecaster *f, const char *path);
+CLV_API CLV_NODISCARD int clv_forecaster_save_buffer(const clv_forecaster *f, void **out, size_t *size);
+/** Load from a file or memory; CLV_EFORMAT (with what is wrong) for anything but a valid model file. */
+CLV_API CLV_NODISCARD int clv_forecaster_load(clv_forecaster **out, const char *path);
+CLV_API CLV_NODISCARD int clv_forecaster_load_buffer(clv_forecaster **out, const void *data, size_t size);
+
+/* ------------------------------------------------------------------ */
+/** @name Predictions: arrays of N entries, borrowed until clv_prediction_free() */
+
+CLV_API void clv_prediction_free(clv_prediction *p);
+CLV_API uint64_t clv_prediction_customers(const clv_prediction *p);
+CLV_API int32_t clv_prediction_at_day(const clv_prediction *p);
+CLV_API uint32_t clv_prediction_horizon_days(const clv_prediction *p);
+/** Expected spend over the horizon. */
+CLV_API const float *clv_prediction_spend(const clv_prediction *p);
+/** Expected number of transactions (purchase days) over the horizon. */
+CLV_API const float *clv_prediction_transactions(const clv_prediction *p);
+/** Probability of at least one purchase over the horizon. */
+CLV_API const float *clv_prediction_p_active(const clv_prediction *p);
+/** 10% and 90% quantiles of the spend over the Monte Carlo paths (an 80% interval). */
+CLV_API const float *clv_prediction_spend_p10(const clv_prediction *p);
+CLV_API const float *clv_prediction_spend_p90(const clv_prediction *p);
+/** Lifecycle stage at at_day (clv_stage). */
+CLV_API const int32_t *clv_prediction_stages(const clv_prediction *p);
+CLV_API const char *clv_prediction_customer_id(const clv_prediction *p, uint64_t i);
+
+CLV_END_DECLS
+
+#endif

@@ -1,0 +1,259 @@
+/* The honest backtest: all models fitted on data up to the cutoff, scored
+ * on the holdout. See include/clv/backtest.h. */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "../clv_internal.h"
+
+#define NMODELS 4
+
+typedef struct model_result {
+    const char *name;
+    float *spend, *tx, *score;
+    clv_metrics m;
+    double tx_mae, tx_pct, auc, seconds;
+} model_result;
+
+struct clv_backtest {
+    uint64_t n;
+    double act_spend, act_tx, act_active;
+    float *y_spend, *y_tx, *y_active;
+    model_result r[NMODELS];
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+CLV_API void clv_backtest_free(clv_backtest *bt)
+{
+    if (!bt) return;
+    for (int k = 0; k < NMODELS; k++) {
+        clv__free(bt->r[k].spend);
+        clv__free(bt->r[k].tx);
+        clv__free(bt->r[k].score);
+    }
+    clv__free(bt->y_spend);
+    clv__free(bt->y_tx);
+    clv__free(bt->y_active);
+    clv__free(bt);
+}
+
+static float *floats(uint64_t n) { return clv__calloc(n ? (size_t)n : 1, sizeof(float)); }
+
+static int run_forecaster(clv_backtest *bt, model_result *r, const clv_txlog *log, int32_t cutoff,
+                          uint32_t horizon, const clv_forecast_options *fopts, clv_fit_callback cb, void *user)
+{
+    clv_forecast_options o;
+    clv_forecast_options_init(&o);
+    if (fopts) {
+        CLV__CHECK_ARG(fopts->struct_size >= sizeof(uint32_t), "clv_backtest_run: forecast options struct_size is 0");
+        memcpy(&o, fopts, fopts->struct_size < sizeof o ? fopts->struct_size : sizeof o);
+        o.struct_size = sizeof o;
+    }
+    o.horizon_days = horizon;
+    r->name = o.cell == CLV_CELL_GRU ? "gru" : "lstm";
+    clv_forecaster *f;
+    CLV__TRY(clv_forecaster_new(&f, &o));
+    int rc = clv_forecaster_set_callback(f, cb, user);
+    if (rc == CLV_OK) rc = clv_forecaster_fit(f, log, cutoff);
+    clv_prediction *p = NULL;
+    if (rc == CLV_OK) rc = clv_forecaster_predict(f, log, cutoff, horizon, &p);
+    if (rc == CLV_OK && clv_prediction_customers(p) != bt->n)
+        rc = clv__error(CLV_ESTATE, "clv_backtest_run: the forecaster predicted %llu customers, expected %llu",
+                        (unsigned long long)clv_prediction_customers(p), (unsigned long long)bt->n);
+    if (rc == CLV_OK) {
+        memcpy(r->spend, clv_prediction_spend(p), bt->n * sizeof(float));
+        memcpy(r->tx, clv_prediction_transactions(p), bt->n * sizeof(float));
+        memcpy(r->score, clv_prediction_p_active(p), bt->n * sizeof(float));
+    }
+    clv_prediction_free(p);
+    clv_forecaster_free(f);
+    return rc;
+}
+
+/* BTYD transactions (BG/NBD when pareto == 0) times Gamma-Gamma value. */
+static int run_btyd(clv_backtest *bt, model_result *r, const clv_dataset *ds, int pareto, double horizon_weeks,
+                    const float *gg_value)
+{
+    const uint64_t n = bt->n;
+    float *tx_w = floats(n), *T_w = floats(n);
+    if (!tx_w || !T_w) {
+        clv__free(tx_w);
+        clv__free(T_w);
+        return clv__oom();
+    }
+    const float *rec = clv_dataset_recency_days(ds), *age = clv_dataset_age_days(ds), *x = clv_dataset_frequency(ds);
+    for (uint64_t i = 0; i < n; i++) {
+        tx_w[i] = rec[i] / 7.0f;
+        T_w[i] = age[i] / 7.0f;
+    }
+    double params[4];
+    int rc = pareto ? clv_paretonbd_fit(NULL, n, x, tx_w, T_w, params, NULL)
+                    : clv_bgnbd_fit(NULL, n, x, tx_w, T_w, params, NULL);
+    if (rc == CLV_OK)
+        rc = pareto ? clv_paretonbd_expected(params, n, x, tx_w, T_w, horizon_weeks, r->tx, NULL)
+                    : clv_bgnbd_expected(params, n, x, tx_w, T_w, horizon_weeks, r->tx, NULL);
+    for (uint64_t i = 0; rc == CLV_OK && i < n; i++) {
+        r->spend[i] = r->tx[i] * gg_value[i];
+        r->score[i] = r->tx[i];
+    }
+    clv__free(tx_w);
+    clv__free(T_w);
+    return rc;
+}
+
+static void run_naive(clv_backtest *bt, model_result *r, const clv_dataset *ds, double horizon_days)
+{
+    const float *age = clv_dataset_age_days(ds), *sp = clv_dataset_calibration_spend(ds), *x = clv_dataset_frequency(ds);
+    for (uint64_t i = 0; i < bt->n; i++) {
+        double life = age[i] + 1.0;   /* the first purchase day counts */
+        r->spend[i] = (float)(sp[i] / life * horizon_days);
+        r->tx[i] = (float)((x[i] + 1.0) / life * horizon_days);
+        r->score[i] = r->tx[i];
+    }
+}
+
+static int score(clv_backtest *bt, model_result *r)
+{
+    clv_metrics_init(&r->m);
+    CLV__TRY(clv_metrics_compute(bt->n, r->spend, bt->y_spend, &r->m));
+    CLV__TRY(clv_metric_mae(bt->n, r->tx, bt->y_tx, &r->tx_mae));
+    CLV__TRY(clv_metric_total_pct_error(bt->n, r->tx, bt->y_tx, &r->tx_pct));
+    if (clv_metric_auc(bt->n, r->score, bt->y_active, &r->auc) != CLV_OK) r->auc = NAN;   /* one class only */
+    return CLV_OK;
+}
+
+CLV_API int clv_backtest_run(const clv_txlog *log, int32_t cutoff, int32_t holdout_end,
+                             const clv_forecast_options *fopts, clv_fit_callback cb, void *user,
+                             clv_backtest **out)
+{
+    static const char fn[] = "clv_backtest_run";
+    CLV__CHECK_ARG(out != NULL, "%s: out is NULL", fn);
+    *out = NULL;
+    CLV__CHECK_ARG(log != NULL, "%s: log is NULL", fn);
+    CLV__CHECK_ARG(holdout_end > cutoff, "%s: holdout end (day %d) must be after the cutoff (day %d)", fn,
+                   (int)holdout_end, (int)cutoff);
+    CLV__CHECK_ARG(holdout_end - cutoff <= 36500, "%s: holdout longer than 100 years", fn);
+
+    /* Truth and calibration summaries: one raw, weekly pipeline, fitted at the cutoff. */
+    clv_pipeline_options po;
+    clv_pipeline_options_init(&po);
+    po.norm = CLV_NORM_NONE;
+    clv_pipeline *p;
+    CLV__TRY(clv_pipeline_new(&p, &po));
+    clv_dataset *ds = NULL;
+    int rc = clv_pipeline_fit(p, log, cutoff);
+    if (rc == CLV_OK) rc = clv_pipeline_transform(p, log, cutoff, holdout_end, &ds);
+    clv_pipeline_free(p);
+    if (rc != CLV_OK) return rc;
+
+    clv_backtest *bt = clv__calloc(1, sizeof *bt);
+    if (!bt) {
+        clv_dataset_free(ds);
+        return clv__oom();
+    }
+    const uint64_t n = clv_dataset_customers(ds);
+    bt->n = n;
+    bt->y_spend = floats(n);
+    bt->y_tx = floats(n);
+    bt->y_active = floats(n);
+    float *gg = floats(n);
+    rc = bt->y_spend && bt->y_tx && bt->y_active && gg ? CLV_OK : clv__oom();
+    for (int k = 0; rc == CLV_OK && k < NMODELS; k++) {
+        bt->r[k].spend = floats(n);
+        bt->r[k].tx = floats(n);
+        bt->r[k].score = floats(n);
+        if (!bt->r[k].spend || !bt->r[k].tx || !bt->r[k].score) rc = clv__oom();
+    }
+    if (rc == CLV_OK) {
+        memcpy(bt->y_spend, clv_dataset_target_spend(ds), n * sizeof(float));
+        memcpy(bt->y_tx, clv_dataset_target_transactions(ds), n * sizeof(float));
+        memcpy(bt->y_active, clv_dataset_target_active(ds), n * sizeof(float));
+        for (uint64_t i = 0; i < n; i++) {
+            bt->act_spend += bt->y_spend[i];
+            bt->act_tx += bt->y_tx[i];
+            bt->act_active += bt->y_active[i];
+        }
+    }
+    const double horizon = holdout_end - cutoff;
+    double t0 = now_seconds();
+    if (rc == CLV_OK) rc = run_forecaster(bt, &bt->r[0], log, cutoff, (uint32_t)horizon, fopts, cb, user);
+    bt->r[0].seconds = now_seconds() - t0;
+
+    /* Gamma-Gamma once, shared by both BTYD rows. */
+    double ggp[3];
+    t0 = now_seconds();
+    if (rc == CLV_OK) rc = clv_gammagamma_fit(NULL, n, clv_dataset_frequency(ds), clv_dataset_monetary_repeat(ds), ggp, NULL);
+    if (rc == CLV_OK)
+        rc = clv_gammagamma_expected_value(ggp, n, clv_dataset_frequency(ds), clv_dataset_monetary_repeat(ds), gg);
+    const double gg_seconds = now_seconds() - t0;
+    for (int k = 1; k <= 2 && rc == CLV_OK; k++) {
+        bt->r[k].name = k == 1 ? "bgnbd_gg" : "paretonbd_gg";
+        t0 = now_seconds();
+        rc = run_btyd(bt, &bt->r[k], ds, k == 2, horizon / 7.0, gg);
+        bt->r[k].seconds = now_seconds() - t0 + gg_seconds;
+    }
+    bt->r[3].name = "naive";
+    if (rc == CLV_OK) {
+        t0 = now_seconds();
+        run_naive(bt, &bt->r[3], ds, horizon);
+        bt->r[3].seconds = now_seconds() - t0;
+    }
+    for (int k = 0; k < NMODELS && rc == CLV_OK; k++) rc = score(bt, &bt->r[k]);
+    clv__free(gg);
+    clv_dataset_free(ds);
+    if (rc != CLV_OK) {
+        clv_backtest_free(bt);
+        return rc;
+    }
+    *out = bt;
+    return CLV_OK;
+}
+
+CLV_API uint64_t clv_backtest_customers(const clv_backtest *bt) { return bt ? bt->n : 0; }
+CLV_API double clv_backtest_actual_spend(const clv_backtest *bt) { return bt ? bt->act_spend : 0; }
+CLV_API double clv_backtest_actual_transactions(const clv_backtest *bt) { return bt ? bt->act_tx : 0; }
+CLV_API double clv_backtest_actual_active(const clv_backtest *bt) { return bt ? bt->act_active : 0; }
+CLV_API uint32_t clv_backtest_models(const clv_backtest *bt) { return bt ? NMODELS : 0; }
+
+CLV_API const char *clv_backtest_model_name(const clv_backtest *bt, uint32_t k)
+{
+    return bt && k < NMODELS ? bt->r[k].name : NULL;
+}
+
+CLV_API int clv_backtest_scores(const clv_backtest *bt, uint32_t k, clv_metrics *spend, double *tx_mae,
+                                double *tx_pct, double *auc, double *seconds)
+{
+    CLV__CHECK_ARG(bt != NULL, "clv_backtest_scores: backtest is NULL");
+    CLV__CHECK_ARG(k < NMODELS, "clv_backtest_scores: model %u, there are %d", k, NMODELS);
+    const model_result *r = &bt->r[k];
+    if (spend) {
+        CLV__CHECK_ARG(spend->struct_size >= sizeof(uint32_t), "clv_backtest_scores: spend->struct_size is 0; call clv_metrics_init()");
+        uint32_t keep = spend->struct_size;
+        memcpy(spend, &r->m, keep < sizeof r->m ? keep : sizeof r->m);
+        spend->struct_size = keep;
+    }
+    if (tx_mae) *tx_mae = r->tx_mae;
+    if (tx_pct) *tx_pct = r->tx_pct;
+    if (auc) *auc = r->auc;
+    if (seconds) *seconds = r->seconds;
+    return CLV_OK;
+}
+
+CLV_API const float *clv_backtest_pred_spend(const clv_backtest *bt, uint32_t k)
+{
+    return bt && k < NMODELS ? bt->r[k].spend : NULL;
+}
+CLV_API const float *clv_backtest_pred_transactions(const clv_backtest *bt, uint32_t k)
+{
+    return bt && k < NMODELS ? bt->r[k].tx : NULL;
+}
+CLV_API const float *clv_backtest_actual_spend_per_customer(const clv_backtest *bt)
+{
+    return bt ? bt->y_spend : NULL;
+}

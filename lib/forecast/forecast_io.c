@@ -1,0 +1,155 @@
+/* Saving and loading a clv_forecaster: one model file with three sections,
+ * 'FCST' (options, input scalers, sampling statistics), 'PIPE' (the fitted
+ * pipeline) and 'MODL' (the sequence model). Format: docs/model-format.md. */
+#include <string.h>
+
+#include "../io/container.h"
+#include "../io/serialize.h"
+#include "forecast_impl.h"
+
+#define TAG_FCST CLV__FOURCC('F', 'C', 'S', 'T')
+#define FCST_VERSION 1u
+
+static int write_all(const clv_forecaster *f, clv__writer *w)
+{
+    if (!f->fitted) return clv__error(CLV_ESTATE, "clv_forecaster_save: the forecaster is not fitted; nothing to save");
+    const clv_forecast_options *o = &f->o;
+    clv__writer_begin_section(w, TAG_FCST, FCST_VERSION);
+    clv__put_i32(w, o->cell);
+    clv__put_u32(w, o->hidden_size);
+    clv__put_u32(w, o->num_layers);
+    clv__put_u32(w, o->epochs);
+    clv__put_u32(w, o->batch_size);
+    clv__put_f32(w, o->lr);
+    clv__put_f32(w, o->weight_decay);
+    clv__put_u32(w, o->max_steps);
+    clv__put_u32(w, o->samples);
+    clv__put_u32(w, o->horizon_days);
+    clv__put_u64(w, o->seed);
+    clv__put_i32(w, f->fit_cutoff);
+    clv__put_i32(w, f->use_season);
+    clv__put_u32(w, CLV__IN_COUNT);
+    clv__put_f32_array(w, f->in_mean, CLV__IN_COUNT, "input means");
+    clv__put_f32_array(w, f->in_scale, CLV__IN_COUNT, "input scales");
+    clv__put_f64(w, f->top_class_mean);
+    clv__put_f64(w, f->value_sigma);
+    clv__writer_end_section(w);
+    clv__pipeline_write(w, f->pipe);
+    clv__model_write(w, f->model);
+    return clv__writer_finish(w);
+}
+
+CLV_API int clv_forecaster_save(const clv_forecaster *f, const char *path)
+{
+    CLV__CHECK_ARG(f != NULL && path != NULL, "clv_forecaster_save: forecaster or path is NULL");
+    clv__writer w;
+    clv__writer_init(&w);
+    int rc = write_all(f, &w);
+    if (rc == CLV_OK) rc = clv__container_save_path(&w, path);
+    clv__writer_free(&w);
+    return rc;
+}
+
+CLV_API int clv_forecaster_save_buffer(const clv_forecaster *f, void **out, size_t *size)
+{
+    CLV__CHECK_ARG(f != NULL && out != NULL && size != NULL, "clv_forecaster_save_buffer: NULL argument");
+    *out = NULL;
+    *size = 0;
+    clv__writer w;
+    clv__writer_init(&w);
+    int rc = write_all(f, &w);
+    if (rc == CLV_OK) {
+        /* Hand the writer's buffer over: the caller frees it with clv_free(). */
+        *out = w.buf;
+        *size = (size_t)w.len;
+        w.buf = NULL;
+    }
+    clv__writer_free(&w);
+    return rc;
+}
+
+static int read_fcst(clv__reader *r, clv_forecaster *f)
+{
+    clv_forecast_options *o = &f->o;
+    clv_forecast_options_init(o);
+    uint32_t nin = 0;
+    clv__get_i32(r, &o->cell);
+    clv__get_u32(r, &o->hidden_size);
+    clv__get_u32(r, &o->num_layers);
+    clv__get_u32(r, &o->epochs);
+    clv__get_u32(r, &o->batch_size);
+    clv__get_f32(r, &o->lr);
+    clv__get_f32(r, &o->weight_decay);
+    clv__get_u32(r, &o->max_steps);
+    clv__get_u32(r, &o->samples);
+    clv__get_u32(r, &o->horizon_days);
+    clv__get_u64(r, &o->seed);
+    clv__get_i32(r, &f->fit_cutoff);
+    clv__get_i32(r, &f->use_season);
+    clv__get_u32(r, &nin);
+    if (r->status == CLV_OK && nin != CLV__IN_COUNT)
+        return clv__reader_fail(r, "the model has %u inputs per week; this libclv's forecaster has %d", nin, CLV__IN_COUNT);
+    clv__get_f32_array(r, f->in_mean, CLV__IN_COUNT, "input means");
+    clv__get_f32_array(r, f->in_scale, CLV__IN_COUNT, "input scales");
+    clv__get_f64(r, &f->top_class_mean);
+    clv__get_f64(r, &f->value_sigma);
+    CLV__TRY(r->status);
+    CLV__TRY(clv__reader_end(r));
+    o->struct_size = sizeof *o;
+    /* The same checks as clv_forecaster_new: a file must not smuggle in options the API refuses. */
+    clv_forecaster *probe = NULL;
+    int rc = clv_forecaster_new(&probe, o);
+    clv_forecaster_free(probe);
+    if (rc != CLV_OK) return clv__reader_fail(r, "invalid forecaster options (%s)", clv_last_error());
+    if (!(f->value_sigma >= 0) || !(f->top_class_mean >= 0) || (f->use_season != 0 && f->use_season != 1))
+        return clv__reader_fail(r, "invalid sampling statistics");
+    return CLV_OK;
+}
+
+static int load(clv_forecaster **out, const void *data, size_t size, const char *name)
+{
+    *out = NULL;
+    clv__reader file, sec;
+    CLV__TRY(clv__reader_open(&file, data, size, name));
+    CLV__TRY(clv__reader_section(&file, TAG_FCST, FCST_VERSION, &sec, NULL));
+    clv_forecaster *f = clv__calloc(1, sizeof *f);
+    if (!f) return clv__oom();
+    int rc = read_fcst(&sec, f);
+    if (rc == CLV_OK) rc = clv__pipeline_read(&file, &f->pipe);
+    if (rc == CLV_OK) rc = clv__model_read(&file, &f->model);
+    if (rc == CLV_OK) {
+        clv_model_options mo;
+        clv_model_options_init(&mo);
+        rc = clv_model_get_options(f->model, &mo);
+        if (rc == CLV_OK && (mo.input_size != CLV__IN_COUNT || mo.step_outputs != CLV__OUT_COUNT ||
+                             mo.static_size != 0 || mo.final_outputs != 0 ||
+                             !clv_pipeline_is_fitted(f->pipe)))
+            rc = clv__error(CLV_EFORMAT, "%s: the sequence model does not have a forecaster's shape", name);
+    }
+    if (rc != CLV_OK) {
+        clv_forecaster_free(f);
+        return rc;
+    }
+    f->fitted = 1;
+    *out = f;
+    return CLV_OK;
+}
+
+CLV_API int clv_forecaster_load(clv_forecaster **out, const char *path)
+{
+    CLV__CHECK_ARG(out != NULL && path != NULL, "clv_forecaster_load: out or path is NULL");
+    *out = NULL;
+    uint8_t *buf;
+    size_t len;
+    CLV__TRY(clv__container_load_path(path, &buf, &len));
+    int rc = load(out, buf, len, path);
+    clv__free(buf);
+    return rc;
+}
+
+CLV_API int clv_forecaster_load_buffer(clv_forecaster **out, const void *data, size_t size)
+{
+    CLV__CHECK_ARG(out != NULL && data != NULL, "clv_forecaster_load_buffer: out or data is NULL");
+    *out = NULL;
+    return load(out, data, size, "<memory>");
+}
