@@ -8,8 +8,8 @@
  *  - "bgnbd_gg": BG/NBD transactions x Gamma-Gamma mean value;
  *  - "paretonbd_gg": Pareto/NBD transactions x Gamma-Gamma mean value;
  *  - "naive": each customer's calibration spend and transaction rates per day
- *    of their calibration life (first purchase to the cutoff, inclusive) times
- *    the horizon.
+ *    of their age T (cutoff minus first purchase day, at least 1) times the
+ *    horizon.
  * BTYD models work in weeks (days / 7) on the calibration summaries of the
  * feature pipeline; their activity score is the expected number of
  * transactions (AUC only uses the ranking). Every model sees the same

@@ -3,9 +3,9 @@
  * Per customer, with theta = (r, alpha, a, b):
  *   L = B(a, b+x)/B(a, b) G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
  *     + [x > 0] B(a+1, b+x-1)/B(a, b) G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x))
- * evaluated as log A1 + log A2 + logaddexp(A3, A4) (their eq. 6).
+ * evaluated as log A1 + log A2 + logaddexp(A3, A4).
  *
- * Conditional expectation over a horizon t (their eq. 10):
+ * Conditional expectation over a horizon t:
  *   E[Y(t) | x, t_x, T] = (a+b+x-1)/(a-1)
  *       * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]
  *       / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)),

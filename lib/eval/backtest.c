@@ -111,7 +111,9 @@ static void run_naive(clv_backtest *bt, model_result *r, const clv_dataset *ds, 
 {
     const float *age = clv_dataset_age_days(ds), *sp = clv_dataset_calibration_spend(ds), *x = clv_dataset_frequency(ds);
     for (uint64_t i = 0; i < bt->n; i++) {
-        double life = age[i] + 1.0;   /* the first purchase day counts */
+        /* T, the BTYD age (as PROTOCOL.md's naive row), floored at one day
+         * for a customer whose first purchase is on the cutoff. */
+        double life = age[i] > 1.0 ? age[i] : 1.0;
         r->spend[i] = (float)(sp[i] / life * horizon_days);
         r->tx[i] = (float)((x[i] + 1.0) / life * horizon_days);
         r->score[i] = r->tx[i];

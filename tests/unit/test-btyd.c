@@ -72,7 +72,7 @@ static double brute_bgnbd_e(const double *p, double x, double tx, double T, doub
     return (double)(c / (a - 1) * (1.0L - powl(w, k) * f) / den);
 }
 
-/* BG/NBD log-likelihood of one customer from eq. (6) of FHL (2005), with lgamma. */
+/* BG/NBD log-likelihood of one customer as written in FHL (2005a), with lgamma. */
 static double ref_bgnbd_ll(const double *p, double x, double tx, double T)
 {
     double r = p[0], al = p[1], a = p[2], b = p[3];
@@ -258,14 +258,16 @@ typedef struct cdnow {
 
 static cdnow g_cd;
 static int g_have_cd = -1;
+static char g_cd_path[4200];
+static long *g_cd_id; /* sample customer id of each row */
 
 /* Read the sample once (the fits below share it). */
 static int load_cdnow(void)
 {
     if (g_have_cd >= 0) return g_have_cd;
     g_have_cd = 0;
-    char path[4200];
-    if (!find_cdnow(path, sizeof path, "CDNOW_sample.txt")) return 0;
+    char *path = g_cd_path;
+    if (!find_cdnow(path, sizeof g_cd_path, "CDNOW_sample.txt")) return 0;
     FILE *f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
     size_t cap = 8192, nrec = 0;
@@ -286,6 +288,7 @@ static int load_cdnow(void)
     cdnow *c = &g_cd;
     float **arrays[] = { &c->x, &c->tx, &c->T, &c->mx, &c->txd, &c->Td, &c->T_end_counted, &c->mx_all };
     for (size_t k = 0; k < NELEM(arrays); k++) *arrays[k] = calloc(nrec, sizeof(float));
+    g_cd_id = calloc(nrec, sizeof *g_cd_id);
     size_t i = 0;
     while (i < nrec) {
         size_t j = i;
@@ -301,6 +304,7 @@ static int load_cdnow(void)
         /* every sample customer made the first purchase in Q1 1997 */
         ck_assert(first <= end);
         size_t k = c->n++;
+        g_cd_id[k] = rec[i].id;
         c->x[k] = (float)(days - 1);
         c->txd[k] = (float)(last - first);
         c->Td[k] = (float)(end - first);
@@ -363,7 +367,7 @@ START_TEST(cdnow_bgnbd)
     /* the reported LL is clv_bgnbd_loglik at the estimate, bit for bit */
     ck_assert_int_eq(clv_bgnbd_loglik(p, c->n, c->x, c->tx, c->T, &ll2), CLV_OK);
     ck_assert(ll == ll2);
-    /* and agrees with eq. (6) evaluated here */
+    /* and agrees with the likelihood evaluated here */
     double ref = 0;
     for (size_t i = 0; i < c->n; i++) ref += ref_bgnbd_ll(p, c->x[i], c->tx[i], c->T[i]);
     ck_assert_double_eq_tol(ll, ref, 1e-8 * fabs(ref));
@@ -386,7 +390,7 @@ START_TEST(cdnow_bgnbd)
 }
 END_TEST
 
-/* FHL (2005a), section 5: x = 2, t_x = 30.43, T = 38.86 expects 1.226
+/* FHL (2005a), worked example: x = 2, t_x = 30.43, T = 38.86 expects 1.226
  * transactions in the next 39 weeks. */
 START_TEST(bgnbd_worked_example)
 {
@@ -523,6 +527,62 @@ START_TEST(cdnow_determinism)
     ck_assert_double_eq_tol(la, lb, 1e-9);
     free(rx);
     free(e1);
+}
+END_TEST
+
+/* The documented path: clv_txlog -> clv_pipeline -> clv_dataset summaries
+ * (days) / 7 gives the same x, t_x, T, m_x as the reader above, hence the
+ * published fit. */
+START_TEST(cdnow_via_pipeline)
+{
+    REQUIRE_CDNOW("cdnow_via_pipeline");
+    const cdnow *c = &g_cd;
+    clv_txlog_options lo;
+    clv_txlog_options_init(&lo);
+    lo.header = 0;
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, &lo), CLV_OK);
+    ck_assert_int_eq(clv_txlog_set_column(log, CLV_COLUMN_CUSTOMER, NULL, 2), CLV_OK);
+    ck_assert_int_eq(clv_txlog_set_column(log, CLV_COLUMN_DATE, NULL, 3), CLV_OK);
+    ck_assert_int_eq(clv_txlog_set_column(log, CLV_COLUMN_QUANTITY, NULL, 4), CLV_OK);
+    ck_assert_int_eq(clv_txlog_set_column(log, CLV_COLUMN_AMOUNT, NULL, 5), CLV_OK);
+    ck_assert_msg(clv_txlog_read_csv(log, g_cd_path, NULL) == CLV_OK, "%s", clv_last_error());
+    int32_t cutoff, end;
+    ck_assert_int_eq(clv_date_parse("1997-09-30", &cutoff), CLV_OK);
+    ck_assert_int_eq(clv_date_parse("1998-06-30", &end), CLV_OK);
+    clv_pipeline *p;
+    ck_assert_int_eq(clv_pipeline_new(&p, NULL), CLV_OK);
+    ck_assert_int_eq(clv_pipeline_fit(p, log, cutoff), CLV_OK);
+    clv_dataset *ds;
+    ck_assert_int_eq(clv_pipeline_transform(p, log, cutoff, end, &ds), CLV_OK);
+    const uint64_t n = clv_dataset_customers(ds);
+    ck_assert_uint_eq(n, c->n);
+    const float *fx = clv_dataset_frequency(ds), *rec = clv_dataset_recency_days(ds);
+    const float *age = clv_dataset_age_days(ds), *mon = clv_dataset_monetary_repeat(ds);
+    float *x = malloc(3 * n * sizeof(float)), *tx = x + n, *T = tx + n;
+    for (uint64_t i = 0; i < n; i++) {
+        long id = strtol(clv_dataset_customer_id(ds, i), NULL, 10);
+        size_t k = 0;
+        while (k < c->n && g_cd_id[k] != id) k++;
+        ck_assert_msg(k < c->n, "customer %ld unknown to the reader", id);
+        ck_assert(fx[i] == c->x[k] && rec[i] == c->txd[k] && age[i] == c->Td[k]);
+        ck_assert_msg(fabsf(mon[i] - c->mx[k]) <= 1e-4f * fmaxf(1, c->mx[k]),
+                      "customer %ld: m_x %g vs %g", id, mon[i], c->mx[k]);
+        x[i] = fx[i];
+        tx[i] = rec[i] / 7.0f;
+        T[i] = age[i] / 7.0f;
+    }
+    double pb[4], ll;
+    ck_assert_int_eq(clv_bgnbd_fit(NULL, n, x, tx, T, pb, &ll), CLV_OK);
+    for (int k = 0; k < 4; k++) assert_rel(pb[k], PUB_BG[k], 0.01, "BG/NBD via pipeline");
+    ck_assert_double_eq_tol(ll, -9582.4, 0.5);
+    double g[3];
+    ck_assert_int_eq(clv_gammagamma_fit(NULL, n, x, mon, g, NULL), CLV_OK);
+    for (int k = 0; k < 3; k++) assert_rel(g[k], PUB_GG[k], 0.01, "Gamma-Gamma via pipeline");
+    free(x);
+    clv_dataset_free(ds);
+    clv_pipeline_free(p);
+    clv_txlog_free(log);
 }
 END_TEST
 
@@ -960,6 +1020,7 @@ static Suite *btyd_suite(void)
     tcase_add_test(tc, cdnow_gammagamma);
     tcase_add_test(tc, cdnow_units);
     tcase_add_test(tc, cdnow_determinism);
+    tcase_add_test(tc, cdnow_via_pipeline);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("predictions");

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# End-to-end test of the clv tool: simulate -> train -> predict -> evaluate,
+# outputs parsed and checked; every usage error exits 2 with a one-line
+# message; runtime failures exit 1; --help works everywhere.
+#   test-clv.sh PATH/TO/clv
+set -u
+clv=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+
+ok() { pass=$((pass + 1)); }
+bad() { printf 'FAIL: %s\n' "$*"; fails=$((fails + 1)); }
+
+# expect CODE PATTERN -- clv args...: exit code and a stderr line matching PATTERN.
+expect() {
+    local code=$1 pattern=$2
+    shift 3
+    local err rc
+    err=$("$clv" "$@" 2>&1 >/dev/null)
+    rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        bad "clv $* exited $rc, expected $code (stderr: $err)"
+    elif ! grep -qE -- "$pattern" <<<"$err"; then
+        bad "clv $*: stderr does not match /$pattern/: $err"
+    else
+        ok
+    fi
+}
+
+# --- help for every command -------------------------------------------------
+for c in demo simulate train predict evaluate; do
+    if "$clv" "$c" --help | grep -q "^usage: clv $c"; then ok; else bad "clv $c --help"; fi
+done
+if "$clv" --help | grep -q "^commands:"; then ok; else bad "clv --help"; fi
+if "$clv" version | grep -qE '^clv [0-9]+\.[0-9]+\.[0-9]+'; then ok; else bad "clv version"; fi
+
+# --- simulate -------------------------------------------------------------
+"$clv" simulate --customers 400 --seed 3 --out "$tmp/log.csv" --quiet || bad "simulate failed"
+if [ "$(head -n 1 "$tmp/log.csv")" = "customer_id,date,amount,quantity,event" ]; then ok; else bad "simulate header"; fi
+rows=$(($(wc -l <"$tmp/log.csv") - 1))
+if [ "$rows" -gt 400 ]; then ok; else bad "simulate wrote only $rows rows"; fi
+"$clv" simulate --customers 400 --seed 3 --out "$tmp/log2.csv" --quiet
+if cmp -s "$tmp/log.csv" "$tmp/log2.csv"; then ok; else bad "simulate is not deterministic"; fi
+
+# --- train / predict --------------------------------------------------------
+"$clv" train --data "$tmp/log.csv" --cutoff 1997-09-30 --horizon 91 --epochs 3 --samples 8 \
+    --out "$tmp/m.clv" --quiet || bad "train failed"
+if [ "$(head -c 8 "$tmp/m.clv")" = "CLVMODEL" ]; then ok; else bad "model file magic"; fi
+"$clv" predict --model "$tmp/m.clv" --data "$tmp/log.csv" --at 1997-09-30 --discount-rate 0.1 \
+    --out "$tmp/p.csv" --quiet || bad "predict failed"
+"$clv" predict --model "$tmp/m.clv" --data "$tmp/log.csv" --at 1997-09-30 --discount-rate 0.1 \
+    --out "$tmp/p2.csv" --quiet
+if cmp -s "$tmp/p.csv" "$tmp/p2.csv"; then ok; else bad "predict is not deterministic"; fi
+if /usr/bin/env python3 - "$tmp/p.csv" "$tmp/log.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1])))
+assert rows[0] == ["customer_id", "predicted_spend", "predicted_transactions", "p_active",
+                   "lifecycle_stage", "spend_p10", "spend_p90", "discounted_clv"], rows[0]
+# one row per customer with a purchase on or before the cutoff
+buyers = set()
+for r in csv.DictReader(open(sys.argv[2])):
+    if r["date"] <= "1997-09-30" and r["event"] == "purchase":
+        buyers.add(r["customer_id"])
+ids = [r[0] for r in rows[1:]]
+assert len(ids) == len(set(ids)) and set(ids) == buyers, (len(ids), len(buyers))
+for r in rows[1:]:
+    spend, tx, pa, lo, hi, disc = map(float, (r[1], r[2], r[3], r[5], r[6], r[7]))
+    assert spend >= 0 and tx >= 0 and 0 <= pa <= 1, r
+    assert r[4] in ("new", "active", "at-risk", "churned"), r
+    assert lo <= hi and disc <= spend + 0.01, r
+print("predict rows:", len(ids))
+PY
+then ok; else bad "predict output check"; fi
+
+# The horizon defaults to the trained one; --at defaults to the last date.
+"$clv" predict --model "$tmp/m.clv" --data "$tmp/log.csv" --out "$tmp/p3.csv" 2>"$tmp/err" || bad "predict defaults"
+if grep -q "over 91 days" "$tmp/err"; then ok; else bad "default horizon: $(cat "$tmp/err")"; fi
+
+# --- evaluate ----------------------------------------------------------------
+"$clv" evaluate --data "$tmp/log.csv" --cutoff 1997-09-30 --holdout-end 1998-06-30 --json "$tmp/e.json" \
+    --quiet >"$tmp/table.txt" || bad "evaluate failed"
+for m in lstm bgnbd_gg paretonbd_gg naive; do
+    if grep -q "^$m " "$tmp/table.txt"; then ok; else bad "evaluate table lacks $m"; fi
+done
+if /usr/bin/env python3 - "$tmp/e.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["cutoff"] == "1997-09-30" and j["holdout_end"] == "1998-06-30" and j["customers"] > 0
+assert [m["name"] for m in j["models"]] == ["lstm", "bgnbd_gg", "paretonbd_gg", "naive"]
+for m in j["models"]:
+    assert set(m["spend"]) == {"mae", "rmse", "r2", "spearman", "gini_norm", "decile_mape", "total_pct_error"}
+    assert set(m["transactions"]) == {"mae", "total_pct_error"} and "auc" in m["active"]
+    assert m["spend"]["rmse"] >= 0 and m["fit_seconds"] >= 0
+print("evaluate models:", len(j["models"]))
+PY
+then ok; else bad "evaluate JSON check"; fi
+
+# Columns by name and by index, with other headers and another delimiter.
+printf 'cust;day;value\n1;1997-01-03;10\n1;1997-02-03;12\n2;1997-01-05;7\n2;1997-03-01;9\n' >"$tmp/other.csv"
+for i in 1 2 3 4 5 6; do printf '%d;1997-0%d-1%d;5\n' "$((i + 2))" "$(((i % 8) + 1))" "$i" >>"$tmp/other.csv"; done
+if "$clv" train --data "$tmp/other.csv" --customer-col cust --date-col day --amount-col value \
+    --cutoff 1997-06-30 --horizon 30 --epochs 1 --samples 4 --out "$tmp/o.clv" --quiet; then
+    ok
+else
+    bad "train with named columns"
+fi
+if "$clv" predict --model "$tmp/o.clv" --data "$tmp/other.csv" --customer-col 1 --date-col 2 \
+    --amount-col 3 --out "$tmp/o.csv" --quiet; then
+    ok
+else
+    bad "predict with column indices"
+fi
+
+# --- usage errors: exit 2 ---------------------------------------------------
+expect 2 "unknown command" -- frobnicate
+expect 2 "--data is required" -- train --cutoff 1997-09-30 --horizon 30 --out "$tmp/x.clv"
+expect 2 "--cutoff is required" -- evaluate --data "$tmp/log.csv" --holdout-end 1998-01-01
+expect 2 "--horizon is required" -- train --data "$tmp/log.csv" --cutoff 1997-09-30 --out "$tmp/x.clv"
+expect 2 "--out is required" -- predict --model "$tmp/m.clv" --data "$tmp/log.csv"
+expect 2 "--model is required" -- predict --data "$tmp/log.csv" --out "$tmp/x.csv"
+expect 2 "--customers is required" -- simulate --out "$tmp/x.csv"
+expect 2 "expected a date" -- train --data "$tmp/log.csv" --cutoff 1997-13-01 --horizon 30 --out "$tmp/x.clv"
+expect 2 "expected an integer" -- simulate --customers abc --out "$tmp/x.csv"
+expect 2 "expected an integer" -- train --data "$tmp/log.csv" --cutoff 1997-09-30 --horizon 0 --out "$tmp/x.clv"
+expect 2 "expected a number" -- predict --model "$tmp/m.clv" --data "$tmp/log.csv" --out "$tmp/x.csv" --discount-rate x
+expect 2 "unknown option" -- train --bogus
+expect 2 "needs a value" -- train --data
+expect 2 "unexpected argument" -- evaluate extra --data "$tmp/log.csv"
+expect 2 "supports 'week' only" -- train --data "$tmp/log.csv" --cutoff 1997-09-30 --horizon 30 --period month --out "$tmp/x.clv"
+expect 2 "expected lstm or gru" -- train --data "$tmp/log.csv" --cutoff 1997-09-30 --horizon 30 --model rnn --out "$tmp/x.clv"
+expect 2 "only 'default'" -- train --data "$tmp/log.csv" --cutoff 1997-09-30 --horizon 30 --loss mse --out "$tmp/x.clv"
+expect 2 "must be after" -- evaluate --data "$tmp/log.csv" --cutoff 1997-09-30 --holdout-end 1997-09-01
+expect 2 "nosuch" -- train --data "$tmp/log.csv" --customer-col nosuch --cutoff 1997-09-30 --horizon 30 --out "$tmp/x.clv"
+
+# --- runtime failures: exit 1, one line naming the problem -------------------
+expect 1 "missing.csv" -- evaluate --data "$tmp/missing.csv" --cutoff 1997-09-30 --holdout-end 1998-01-01
+printf 'customer_id,date,amount\n1,1997-01-01,5\n2,1997-02-30,5\n' >"$tmp/badrow.csv"
+expect 1 "badrow.csv:3: column 2" -- train --data "$tmp/badrow.csv" --cutoff 1997-09-30 --horizon 30 --out "$tmp/x.clv"
+head -c 100 "$tmp/m.clv" >"$tmp/trunc.clv"
+expect 1 "trunc.clv" -- predict --model "$tmp/trunc.clv" --data "$tmp/log.csv" --out "$tmp/x.csv"
+expect 1 "not a libclv model file|bad magic" -- predict --model "$tmp/log.csv" --data "$tmp/log.csv" --out "$tmp/x.csv"
+expect 1 "no customer" -- train --data "$tmp/log.csv" --cutoff 1990-01-01 --horizon 30 --out "$tmp/x.clv"
+if [ ! -e "$tmp/x.clv" ] && [ ! -e "$tmp/x.csv" ]; then ok; else bad "a failed command left an output file"; fi
+
+printf '%d passed, %d failed\n' "$pass" "$fails"
+[ "$fails" -eq 0 ]
