@@ -1,5 +1,8 @@
+/* madvise() and MADV_HUGEPAGE are BSD/GNU extensions of <sys/mman.h>. */
+#define _DEFAULT_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../clv_internal.h"
 
@@ -31,10 +34,29 @@ void *clv__malloc(size_t size)
     return current.alloc(size ? size : 1, current.user_data);
 }
 
+/* Blocks this large are worth backing with 2 MiB pages: a dataset's
+ * sequence array of gigabytes otherwise costs ~0.5 million page faults on
+ * first touch (measured: ~2 s of a 5.7 s transform of 10M rows). */
+#define HUGE_HINT_BYTES ((size_t)32 << 20)
+
 void *clv__calloc(size_t n, size_t size)
 {
     size_t total;
     if (clv__mul_size(n, size, &total) != 0) return NULL;
+    if (current.alloc == default_alloc) {
+        /* libc's calloc knows when memory is fresh from the kernel and then
+         * skips the memset; the pages are faulted in on first write, after
+         * the hint below, as huge pages where the kernel allows. */
+        void *p = calloc(total ? total : 1, 1);
+#ifdef MADV_HUGEPAGE
+        if (p && total >= HUGE_HINT_BYTES) {
+            const uintptr_t page = (uintptr_t)2 << 20;
+            uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + total) & ~(page - 1);
+            if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);   /* a hint: failure is harmless */
+        }
+#endif
+        return p;
+    }
     void *p = clv__malloc(total);
     if (p) memset(p, 0, total);
     return p;

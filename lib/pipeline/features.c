@@ -83,7 +83,8 @@ int64_t clv__period_index(int32_t period, int32_t cutoff, int32_t day)
 
 static float squash(double v, int log1p_on)
 {
-    if (!log1p_on) return (float)v;
+    /* Most period cells are empty: log1p(0) is 0, skip the call. */
+    if (!log1p_on || v == 0) return (float)v;
     return (float)(v < 0 ? -log1p(-v) : log1p(v));
 }
 

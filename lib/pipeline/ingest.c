@@ -381,6 +381,15 @@ static int parse_event(const char *s, size_t n, int32_t *out)
         { "page_view", CLV_EVENT_VIEW }, { "click", CLV_EVENT_CLICK },
         { "cart", CLV_EVENT_CART }, { "add_to_cart", CLV_EVENT_CART },
     };
+    /* Exports nearly always spell events in lower case: an exact match
+     * first, the case-insensitive one only for the rest (8% of a read's
+     * instructions went to the loop below, measured with callgrind). */
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strlen(names[i].name) == n && memcmp(s, names[i].name, n) == 0) {
+            *out = names[i].ev;
+            return 0;
+        }
+    }
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (name_eq(s, n, names[i].name)) {
             *out = names[i].ev;

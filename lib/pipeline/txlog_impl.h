@@ -72,6 +72,7 @@ struct clv_txlog {
     uint64_t nrecs, recs_cap;
 
     clv_txlog_report totals;  /* cumulative counts */
+    uint32_t last_customer;   /* customer of the previous row (logs come grouped), or UINT32_MAX */
     int32_t has_events;       /* any non-purchase event seen */
 };
 
