@@ -679,22 +679,10 @@ CLV_API int clv_simulate_to_csv(const clv_sim_options *opts, const char *path)
         goto done;
     }
     for (uint32_t j = 0; j < c.ndays; j++) {
-        int32_t y;
-        uint32_t m, d;
-        clv__civil_from_days(c.first + (int32_t)j, &y, &m, &d);
-        /* The window lies in years 1..9999 (validated). */
-        char *p = w.dates + (size_t)j * 10;
-        uint32_t uy = (uint32_t)y;
-        p[0] = (char)('0' + uy / 1000);
-        p[1] = (char)('0' + uy / 100 % 10);
-        p[2] = (char)('0' + uy / 10 % 10);
-        p[3] = (char)('0' + uy % 10);
-        p[4] = '-';
-        p[5] = (char)('0' + m / 10);
-        p[6] = (char)('0' + m % 10);
-        p[7] = '-';
-        p[8] = (char)('0' + d / 10);
-        p[9] = (char)('0' + d % 10);
+        /* The window lies in years 1..9999 (validated), which clv_date_format accepts. */
+        char buf[11];
+        if ((rc = clv_date_format(c.first + (int32_t)j, buf, sizeof buf)) != CLV_OK) goto done;
+        memcpy(w.dates + (size_t)j * 10, buf, 10);
     }
 
     memcpy(tmp, path, plen);
