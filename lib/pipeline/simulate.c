@@ -32,7 +32,6 @@
 
 #include "../clv_internal.h"
 #include "../core/rng.h"
-#include "parse.h"
 
 /* ------------------------------------------------------------------ */
 /* Limits and fixed constants of the process (all in docs/simulator.md). */
