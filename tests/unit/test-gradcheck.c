@@ -12,7 +12,7 @@
  *     |fd - an| <= 2e-3 * max(|fd|, |an|) + 5e-4,
  * i.e. 0.2% relative for gradients above 0.25 and an absolute floor below,
  * and print the worst relative error among entries with |an| > 1e-2.
- * Observed worst relative errors are below 3e-3 (entries with |g| > 1e-2,
+ * Observed worst relative errors are about 3e-3 at most (entries with |g| > 1e-2,
  * where float noise is largest next to the gradient); a wrong gate or a
  * missing term shows up as errors of order 1. */
 #include <math.h>
