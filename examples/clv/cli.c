@@ -1,5 +1,6 @@
 /* Argument parsing, data loading, progress and output helpers of clv. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -157,26 +158,46 @@ void cli_progress_done(void)
 
 int cli_write_file_atomic(const char *path, const char *text, size_t len)
 {
+    /* A unique temporary name beside the target, created with mode 0666 so
+     * the user's umask applies as for any file (mkstemp would force 0600). */
     size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
+    char *tmp = malloc(n + 32);
     if (!tmp) return cli_fail("out of memory");
-    snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
+    int fd = -1;
+    for (unsigned k = 0; fd < 0 && k < 100; k++) {
+        snprintf(tmp, n + 32, "%s.tmp.%ld.%u", path, (long)getpid(), k);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
     if (fd < 0) {
         int e = errno;
         free(tmp);
         return cli_fail("cannot write %s: %s", path, strerror(e));
     }
-    FILE *f = fdopen(fd, "w");
-    int ok = f && fwrite(text, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int e = errno;
-    if (f) ok = (fclose(f) == 0) && ok;
-    else close(fd);
-    if (ok && rename(tmp, path) != 0) {
-        ok = 0;
-        e = errno;
+    int ok = 1, e = 0;
+    for (size_t off = 0; ok && off < len;) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) ok = 0, e = errno;
+        else off += (size_t)w;
     }
+    if (ok && fsync(fd) != 0) ok = 0, e = errno;
+    if (close(fd) != 0 && ok) ok = 0, e = errno;
+    if (ok && rename(tmp, path) != 0) ok = 0, e = errno;
     if (!ok) unlink(tmp);
     free(tmp);
-    return ok ? CLI_OK : cli_fail("cannot write %s: %s", path, strerror(e));
+    if (!ok) return cli_fail("cannot write %s: %s", path, strerror(e));
+    /* Make the rename itself durable. */
+    char *dir = strdup(path);
+    if (dir) {
+        char *slash = strrchr(dir, '/');
+        const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+        int dfd = open(d, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            (void)fsync(dfd);
+            close(dfd);
+        }
+        free(dir);
+    }
+    return CLI_OK;
 }

@@ -133,10 +133,13 @@ int cmd_demo(int argc, char **argv)
     int32_t cutoff, end;
     if (clv_date_parse("1997-09-30", &cutoff) != CLV_OK || clv_date_parse("1998-06-30", &end) != CLV_OK)
         return cli_fail("date parsing is broken");
-    clv_txlog *log;
+    clv_txlog *log = NULL;
     int rc = clv_txlog_new(&log, NULL);
     if (rc == CLV_OK) rc = clv_simulate_to_txlog(&so, log);
-    if (rc != CLV_OK) return cli_lib_fail("simulating", rc);
+    if (rc != CLV_OK) {
+        clv_txlog_free(log);
+        return cli_lib_fail("simulating", rc);
+    }
     char title[200];
     snprintf(title, sizeof title, "clv demo: %llu synthetic customers (seed %llu)", (unsigned long long)n,
              (unsigned long long)seed);

@@ -103,6 +103,12 @@ int cmd_predict(int argc, char **argv)
         char *text = NULL;
         size_t len = 0;
         FILE *m = open_memstream(&text, &len);
+        if (!m) {
+            clv_prediction_free(p);
+            clv_txlog_free(log);
+            clv_forecaster_free(f);
+            return cli_fail("out of memory");
+        }
         const uint32_t H = clv_prediction_horizon_days(p);
         const double disc = isnan(rate) ? 0 : discount_factor(rate, H);
         fputs("customer_id,predicted_spend,predicted_transactions,p_active,lifecycle_stage,spend_p10,spend_p90", m);

@@ -44,7 +44,7 @@ typedef struct clv_forecast_options {
     float lr;                /**< Adam learning rate (default 3e-3) */
     float weight_decay;      /**< AdamW decoupled decay (default 1e-4) */
     uint32_t max_steps;      /**< history window in weeks (default 104) */
-    uint32_t samples;        /**< Monte Carlo paths per customer (default 64) */
+    uint32_t samples;        /**< Monte Carlo paths per customer (default 32) */
     uint32_t horizon_days;   /**< default horizon of predictions (default 273 = 39 weeks) */
     uint64_t seed;           /**< initialisation, shuffling and sampling (default 1) */
 } clv_forecast_options;

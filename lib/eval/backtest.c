@@ -51,7 +51,9 @@ static int run_forecaster(clv_backtest *bt, model_result *r, const clv_txlog *lo
     clv_forecast_options o;
     clv_forecast_options_init(&o);
     if (fopts) {
-        CLV__CHECK_ARG(fopts->struct_size >= sizeof(uint32_t), "clv_backtest_run: forecast options struct_size is 0");
+        CLV__CHECK_ARG(fopts->struct_size >= offsetof(clv_forecast_options, cell) + sizeof fopts->cell,
+                       "clv_backtest_run: forecast options struct_size %u is too small; call clv_forecast_options_init()",
+                       fopts->struct_size);
         memcpy(&o, fopts, fopts->struct_size < sizeof o ? fopts->struct_size : sizeof o);
         o.struct_size = sizeof o;
     }

@@ -5,6 +5,7 @@
 
 #include "../io/container.h"
 #include "../io/serialize.h"
+#include "../pipeline/pipeline_impl.h"
 #include "forecast_impl.h"
 
 #define TAG_FCST CLV__FOURCC('F', 'C', 'S', 'T')
@@ -121,10 +122,20 @@ static int load(clv_forecaster **out, const void *data, size_t size, const char 
         clv_model_options mo;
         clv_model_options_init(&mo);
         rc = clv_model_get_options(f->model, &mo);
+        /* The roll-out sizes its buffers from the forecaster's options and
+         * runs the model: a file whose sections disagree (checksums can be
+         * recomputed by anyone) must be refused here, not overflow later. */
         if (rc == CLV_OK && (mo.input_size != CLV__IN_COUNT || mo.step_outputs != CLV__OUT_COUNT ||
-                             mo.static_size != 0 || mo.final_outputs != 0 ||
-                             !clv_pipeline_is_fitted(f->pipe)))
-            rc = clv__error(CLV_EFORMAT, "%s: the sequence model does not have a forecaster's shape", name);
+                             mo.static_size != 0 || mo.final_outputs != 0 || mo.cell != f->o.cell ||
+                             mo.hidden_size != f->o.hidden_size || mo.num_layers != f->o.num_layers))
+            rc = clv__error(CLV_EFORMAT, "%s: the sequence model's shape disagrees with the forecaster section", name);
+        clv_pipeline_options po;
+        clv_pipeline_options_init(&po);
+        if (rc == CLV_OK && (!clv_pipeline_is_fitted(f->pipe) || clv__pipeline_options(f->pipe, &po) != CLV_OK ||
+                             po.period != CLV_PERIOD_WEEK || po.max_steps != f->o.max_steps ||
+                             po.norm != CLV_NORM_NONE || po.seq_log1p != 0))
+            rc = clv__error(CLV_EFORMAT, "%s: the pipeline section is not the forecaster's (weekly, raw, %u steps)", name,
+                            f->o.max_steps);
     }
     if (rc != CLV_OK) {
         clv_forecaster_free(f);

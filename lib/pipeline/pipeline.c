@@ -93,6 +93,13 @@ CLV_API void clv_pipeline_free(clv_pipeline *p)
 }
 
 CLV_API int32_t clv_pipeline_is_fitted(const clv_pipeline *p) { return p && p->fitted; }
+
+int clv__pipeline_options(const clv_pipeline *p, clv_pipeline_options *out)
+{
+    CLV__CHECK_ARG(p != NULL && out != NULL, "clv__pipeline_options: NULL argument");
+    *out = p->o;
+    return CLV_OK;
+}
 CLV_API uint32_t clv_pipeline_seq_features(const clv_pipeline *p) { return p && p->fitted ? p->n_channels : 0; }
 CLV_API uint32_t clv_pipeline_static_features(const clv_pipeline *p) { return p && p->fitted ? p->n_static : 0; }
 

@@ -85,6 +85,9 @@ struct clv_dataset {
  * the derived state (feature names) and mark it fitted (io/serialize.c). */
 int clv__pipeline_finish_load(clv_pipeline *p);
 
+/* Copy a pipeline's options (for loaders that check what they read). */
+int clv__pipeline_options(const clv_pipeline *p, clv_pipeline_options *out);
+
 /* Allocate a zeroed dataset (dataset.c). */
 int clv__dataset_alloc(clv_dataset **out, uint64_t n, uint32_t steps, uint32_t nseq, uint32_t nstatic,
                        uint64_t ids_len);

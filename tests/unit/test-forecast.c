@@ -4,6 +4,7 @@
  * cut at the cutoff), cancellation, and the backtest's rows. */
 #define _POSIX_C_SOURCE 200809L   /* mkstemp */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,124 @@ START_TEST(backtest_rows)
 }
 END_TEST
 
+/* Rows dated after the cutoff may sit anywhere in a file; the forecaster must
+ * not depend on where. Here every later row comes first (in reverse), which
+ * reorders the customers of the log completely. */
+START_TEST(fit_ignores_row_order_after_cutoff)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    const int32_t cutoff = day("1997-09-30");
+    clv_sim_options so;
+    clv_sim_options_init(&so);
+    so.customers = 300;
+    so.seed = 5;
+    char path[] = "/tmp/clv-order-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(clv_simulate_to_csv(&so, path), CLV_OK);
+    FILE *in = fopen(path, "r");
+    ck_assert_ptr_nonnull(in);
+    static char lines[20000][64];
+    int n = 0, later[20000], nl = 0, early[20000], ne = 0;
+    while (n < 20000 && fgets(lines[n], sizeof lines[n], in)) {
+        if (n > 0) {
+            char date[11] = { 0 };
+            memcpy(date, strchr(lines[n], ',') + 1, 10);
+            if (day(date) > cutoff) later[nl++] = n;
+            else early[ne++] = n;
+        }
+        n++;
+    }
+    fclose(in);
+    unlink(path);
+    ck_assert_int_lt(n, 20000);
+    ck_assert_int_gt(nl, 100);
+    char *cut = calloc(1, 64 * (size_t)n), *full = calloc(1, 64 * (size_t)n);
+    strcat(cut, lines[0]);
+    strcat(full, lines[0]);
+    for (int i = nl - 1; i >= 0; i--) strcat(full, lines[later[i]]);
+    for (int i = 0; i < ne; i++) {
+        strcat(cut, lines[early[i]]);
+        strcat(full, lines[early[i]]);
+    }
+    clv_txlog *a, *b;
+    ck_assert_int_eq(clv_txlog_new(&a, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_new(&b, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_read_csv_buffer(a, full, strlen(full), "full.csv", NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_read_csv_buffer(b, cut, strlen(cut), "cut.csv", NULL), CLV_OK);
+    clv_forecaster *f = fitted(a, cutoff), *g = fitted(b, cutoff);
+    void *x, *y;
+    size_t nx, ny;
+    ck_assert_int_eq(clv_forecaster_save_buffer(f, &x, &nx), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_save_buffer(g, &y, &ny), CLV_OK);
+    ck_assert_uint_eq(nx, ny);
+    ck_assert_mem_eq(x, y, nx);
+    /* And a customer's prediction does not depend on its row in the output. */
+    clv_prediction *p, *q;
+    ck_assert_int_eq(clv_forecaster_predict(f, a, cutoff, 91, &p), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_predict(f, b, cutoff, 91, &q), CLV_OK);
+    ck_assert_uint_eq(clv_prediction_customers(p), clv_prediction_customers(q));
+    for (uint64_t i = 0; i < clv_prediction_customers(q); i++) {
+        uint64_t j = 0;
+        while (strcmp(clv_prediction_customer_id(p, j), clv_prediction_customer_id(q, i)) != 0) j++;
+        ck_assert_float_eq(clv_prediction_spend(p)[j], clv_prediction_spend(q)[i]);
+    }
+    clv_prediction_free(p);
+    clv_prediction_free(q);
+    clv_free(x);
+    clv_free(y);
+    free(cut);
+    free(full);
+    clv_forecaster_free(f);
+    clv_forecaster_free(g);
+    clv_txlog_free(a);
+    clv_txlog_free(b);
+}
+END_TEST
+
+/* forecast.h: predict takes a const forecaster and may run concurrently. */
+typedef struct shared_predict {
+    const clv_forecaster *f;
+    const clv_txlog *log;
+    int32_t at;
+    const float *ref;
+    uint64_t n;
+    int mismatches;
+} shared_predict;
+
+static void *predict_many(void *arg)
+{
+    shared_predict *sp = arg;
+    for (int k = 0; k < 3; k++) {
+        clv_prediction *p;
+        if (clv_forecaster_predict(sp->f, sp->log, sp->at, 91, &p) != CLV_OK ||
+            clv_prediction_customers(p) != sp->n || memcmp(clv_prediction_spend(p), sp->ref, sp->n * sizeof(float)) != 0)
+            __atomic_add_fetch(&sp->mismatches, 1, __ATOMIC_RELAXED);
+        clv_prediction_free(p);
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_predictions)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    const int32_t cutoff = day("1997-09-30");
+    clv_txlog *log = synthetic(300, INT32_MAX);
+    clv_forecaster *f = fitted(log, cutoff);
+    clv_prediction *ref;
+    ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 91, &ref), CLV_OK);
+    shared_predict sp = { f, log, cutoff, clv_prediction_spend(ref), clv_prediction_customers(ref), 0 };
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, predict_many, &sp), 0);
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    ck_assert_int_eq(sp.mismatches, 0);
+    clv_prediction_free(ref);
+    clv_forecaster_free(f);
+    clv_txlog_free(log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("forecast");
@@ -260,6 +379,8 @@ int main(void)
     tcase_add_test(tc, fit_reads_nothing_after_cutoff);
     tcase_add_test(tc, errors_and_cancel);
     tcase_add_test(tc, backtest_rows);
+    tcase_add_test(tc, fit_ignores_row_order_after_cutoff);
+    tcase_add_test(tc, concurrent_predictions);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
 }

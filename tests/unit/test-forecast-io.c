@@ -1,0 +1,75 @@
+/* A forecaster file whose sections disagree must be refused at load, even
+ * with a valid checksum (anyone can recompute one): the roll-out sizes its
+ * buffers from the forecaster section and would overflow them otherwise. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/container.h"
+#include "test-common.h"
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+START_TEST(disagreeing_sections_refused)
+{
+    clv_sim_options so;
+    clv_sim_options_init(&so);
+    so.customers = 200;
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
+    clv_forecast_options o;
+    clv_forecast_options_init(&o);
+    o.epochs = 1;
+    o.hidden_size = 16;
+    clv_forecaster *f;
+    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
+    int32_t cutoff;
+    ck_assert_int_eq(clv_date_parse("1997-09-30", &cutoff), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+    uint8_t *buf;
+    size_t size;
+    ck_assert_int_eq(clv_forecaster_save_buffer(f, (void **)&buf, &size), CLV_OK);
+    /* The first section is 'FCST': header 24 bytes, section header 16, then
+     * cell (i32) and hidden_size (u32) at offset 44. */
+    ck_assert_mem_eq(buf + 24, "FCST", 4);
+    const size_t fields[] = { 44 /* hidden_size */, 48 /* num_layers */ };
+    const uint32_t values[] = { 1, 2 };
+    for (int k = 0; k < 2; k++) {
+        uint8_t *copy = malloc(size);
+        memcpy(copy, buf, size);
+        put_le32(copy + fields[k], values[k]);
+        put_le64(copy + size - 16, clv__crc64(0, copy, size - 16));
+        clv_forecaster *g = (clv_forecaster *)1;
+        ck_assert_int_eq(clv_forecaster_load_buffer(&g, copy, size), CLV_EFORMAT);
+        ck_assert_ptr_null(g);
+        ck_assert(strstr(clv_last_error(), "disagrees") != NULL);
+        free(copy);
+    }
+    /* The untouched buffer, with the same recomputation, still loads. */
+    put_le64(buf + size - 16, clv__crc64(0, buf, size - 16));
+    clv_forecaster *g;
+    ck_assert_int_eq(clv_forecaster_load_buffer(&g, buf, size), CLV_OK);
+    clv_forecaster_free(g);
+    clv_free(buf);
+    clv_forecaster_free(f);
+    clv_txlog_free(log);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("forecast-io");
+    TCase *tc = tcase_create("forecast-io");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, disagreeing_sections_refused);
+    suite_add_tcase(s, tc);
+    return clv_test_run(s);
+}
