@@ -1,8 +1,13 @@
 /* libclv's side of `bench/run pipeline`: one timed run of the feature
  * pipeline on one CSV file, as a user would write it (only <clv/clv.h>).
  *
- *   bench_pipeline [--cutoff YYYY-MM-DD] [--holdout-end YYYY-MM-DD] [--dump DIR] FILE
+ *   bench_pipeline [--cutoff YYYY-MM-DD] [--holdout-end YYYY-MM-DD] [--threads N] [--dump DIR] FILE
  *   bench_pipeline --version
+ *
+ * Threads: clv_pipeline_options.threads (fit and transform; the CSV read is
+ * single-threaded) is --threads N, else $CLV_BENCH_THREADS, else 0 = one per
+ * online CPU. The pandas side runs single-threaded; --version and the RESULT
+ * line (threads=) say what was used.
  *
  * Timed (CLOCK_MONOTONIC, wall clock), in this process:
  *   clv_txlog_new + clv_txlog_read_csv (parse, same-day merge)
@@ -10,7 +15,7 @@
  *   clv_pipeline_transform (the finished arrays: sequences [N][T][F],
  *   lengths, static features [N][S], targets, stages, raw summaries, ids)
  * Everything is freed after the clock stops. Printed on stdout, one line:
- *   RESULT side=libclv seconds=... read_s=... fit_s=... transform_s=...
+ *   RESULT side=libclv threads=... seconds=... read_s=... fit_s=... transform_s=...
  *          rows=... peak_kb=... base_kb=... <check counts>
  * peak_kb is getrusage(RUSAGE_SELF).ru_maxrss at the end (the whole process,
  * one run per process); base_kb the same at the start of main(), read_peak_kb
@@ -27,6 +32,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_s(void)
 {
@@ -50,7 +56,7 @@ static void die_clv(const char *what, int rc)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_pipeline [--cutoff YYYY-MM-DD] [--holdout-end YYYY-MM-DD] [--dump DIR] FILE\n"
+    fprintf(stderr, "usage: bench_pipeline [--cutoff YYYY-MM-DD] [--holdout-end YYYY-MM-DD] [--threads N] [--dump DIR] FILE\n"
                     "       bench_pipeline --version\n");
     exit(2);
 }
@@ -103,16 +109,41 @@ static void dump(const char *dir, const clv_pipeline *p, const clv_dataset *ds)
     dump_array(dir, "cal_spend.f32", clv_dataset_calibration_spend(ds), 4, (size_t)n);
 }
 
+/* --threads, else $CLV_BENCH_THREADS, else 0 (auto). */
+static uint32_t parse_threads(const char *s)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v > 256) {
+        fprintf(stderr, "bench_pipeline: threads \"%s\", expected 0 (one per online CPU) .. 256\n", s);
+        exit(2);
+    }
+    return (uint32_t)v;
+}
+
+/* What threads = 0 means here: the library resolves it the same way. */
+static long online_cpus(void)
+{
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? c : 1;
+}
+
 int main(int argc, char **argv)
 {
     const long base = peak_kb();
     const char *cutoff_s = "1997-09-30", *end_s = "1998-06-30", *dump_dir = NULL, *file = NULL;
+    const char *env_threads = getenv("CLV_BENCH_THREADS");
+    uint32_t threads = env_threads && *env_threads ? parse_threads(env_threads) : 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--cutoff") == 0 && i + 1 < argc) cutoff_s = argv[++i];
+        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = parse_threads(argv[++i]);
+        else if (strcmp(argv[i], "--cutoff") == 0 && i + 1 < argc) cutoff_s = argv[++i];
         else if (strcmp(argv[i], "--holdout-end") == 0 && i + 1 < argc) end_s = argv[++i];
         else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) dump_dir = argv[++i];
         else if (strcmp(argv[i], "--version") == 0) {
-            printf("libclv %s (headers %s)\n", clv_version(), CLV_VERSION_STRING);
+            printf("libclv %s (headers %s); libclv pipeline threads %u%s (fit and transform; the CSV read "
+                   "is single-threaded; the pandas side is single-threaded)\n",
+                   clv_version(), CLV_VERSION_STRING, threads ? threads : (uint32_t)online_cpus(),
+                   threads ? "" : " = online CPUs");
             return 0;
         }
         else if (argv[i][0] == '-' || file) usage();
@@ -126,6 +157,9 @@ int main(int argc, char **argv)
 
     /* ---- timed ---- */
     const double t0 = now_s();
+    clv_pipeline_options po;
+    clv_pipeline_options_init(&po);
+    po.threads = threads;
     clv_txlog *log = NULL;
     if ((rc = clv_txlog_new(&log, NULL)) != CLV_OK) die_clv("clv_txlog_new", rc);
     clv_txlog_report rep;
@@ -134,7 +168,7 @@ int main(int argc, char **argv)
     const double t1 = now_s();
     const long peak_read = peak_kb();
     clv_pipeline *p = NULL;
-    if ((rc = clv_pipeline_new(&p, NULL)) != CLV_OK) die_clv("clv_pipeline_new", rc);
+    if ((rc = clv_pipeline_new(&p, &po)) != CLV_OK) die_clv("clv_pipeline_new", rc);
     if ((rc = clv_pipeline_fit(p, log, cutoff)) != CLV_OK) die_clv("clv_pipeline_fit", rc);
     const double t2 = now_s();
     const long peak_fit = peak_kb();
@@ -159,10 +193,11 @@ int main(int argc, char **argv)
     }
     if (dump_dir) dump(dump_dir, p, ds);
 
-    printf("RESULT side=libclv seconds=%.6f read_s=%.6f fit_s=%.6f transform_s=%.6f rows=%llu peak_kb=%ld "
+    printf("RESULT side=libclv threads=%u seconds=%.6f read_s=%.6f fit_s=%.6f transform_s=%.6f rows=%llu peak_kb=%ld "
            "base_kb=%ld read_peak_kb=%ld fit_peak_kb=%ld customers=%llu customer_days=%llu N=%llu T=%u F=%u S=%u cal_tx=%llu hold_tx=%llu "
            "steps=%llu cal_spend=%.2f hold_spend=%.2f\n",
-           t3 - t0, t1 - t0, t2 - t1, t3 - t2, (unsigned long long)rep.rows_read, peak, base,
+           threads ? threads : (uint32_t)online_cpus(), t3 - t0, t1 - t0, t2 - t1, t3 - t2,
+           (unsigned long long)rep.rows_read, peak, base,
            peak_read, peak_fit,
            (unsigned long long)rep.customers, (unsigned long long)rep.customer_days, (unsigned long long)n,
            clv_dataset_steps(ds), clv_dataset_seq_features(ds), clv_dataset_static_features(ds),

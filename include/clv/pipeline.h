@@ -223,6 +223,11 @@ typedef struct clv_pipeline_options {
     uint32_t new_days;         /**< lifecycle: "new" window (default 30) */
     uint32_t active_days;      /**< lifecycle: "active" window (default 90) */
     uint32_t churn_days;       /**< lifecycle: beyond this without purchase, "churned" (default 180) */
+    /** Threads for clv_pipeline_fit() and clv_pipeline_transform():
+     *  1 (default) = the calling thread only; 0 = one per online CPU; n = at most n
+     *  (the calling thread is one of them; small logs use fewer). Outputs are
+     *  byte-identical whatever the value. A runtime setting: not saved with the model. */
+    uint32_t threads;
 } clv_pipeline_options;
 
 CLV_API void clv_pipeline_options_init(clv_pipeline_options *opts);

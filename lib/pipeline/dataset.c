@@ -4,7 +4,7 @@
 #include "pipeline_impl.h"
 
 int clv__dataset_alloc(clv_dataset **out, uint64_t n, uint32_t steps, uint32_t nseq, uint32_t nstatic,
-                       uint64_t ids_len)
+                       uint64_t ids_len, int zero_rows)
 {
     clv_dataset *ds = clv__calloc(1, sizeof *ds);
     if (!ds) return clv__oom();
@@ -18,8 +18,18 @@ int clv__dataset_alloc(clv_dataset **out, uint64_t n, uint32_t steps, uint32_t n
     /* Zeroed: padding and absent one-hot slots must read as 0. */
     const size_t m = n ? (size_t)n : 1;
     if (!ovf) {
-        ds->seq = clv__calloc(nseq_total ? nseq_total : 1, sizeof(float));
-        ds->stat = nstatic ? clv__calloc(nstat_total, sizeof(float)) : NULL;
+        if (zero_rows) {
+            ds->seq = clv__calloc(nseq_total ? nseq_total : 1, sizeof(float));
+            ds->stat = nstatic ? clv__calloc(nstat_total, sizeof(float)) : NULL;
+        } else {
+            size_t b1, b2;
+            ovf = clv__mul_size(nseq_total ? nseq_total : 1, sizeof(float), &b1) != 0 ||
+                  clv__mul_size(nstat_total, sizeof(float), &b2) != 0;
+            if (!ovf) {
+                ds->seq = clv__malloc(b1);
+                ds->stat = nstatic ? clv__malloc(b2) : NULL;
+            }
+        }
         ds->lengths = clv__calloc(m, sizeof(int32_t));
         ds->stages = clv__calloc(m, sizeof(int32_t));
         ds->target_spend = clv__calloc(m, sizeof(float));

@@ -1,9 +1,14 @@
 /* clv_pipeline: options, fit (scalers and category encoders learnt from the
  * calibration window) and transform (the dataset at a cutoff). */
+/* sysconf(_SC_NPROCESSORS_ONLN) is a glibc/BSD extension. */
+#define _DEFAULT_SOURCE
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pipeline_impl.h"
 
@@ -33,6 +38,7 @@ CLV_API void clv_pipeline_options_init(clv_pipeline_options *o)
     o->new_days = 30;
     o->active_days = 90;
     o->churn_days = 180;
+    o->threads = 1;
 }
 
 static int validate(const clv_pipeline_options *o)
@@ -52,6 +58,8 @@ static int validate(const clv_pipeline_options *o)
     CLV__CHECK_ARG(o->new_days >= 1 && o->active_days >= 1 && o->churn_days >= o->active_days,
                    "%s: lifecycle windows new_days = %u, active_days = %u, churn_days = %u; expected >= 1 and churn_days >= active_days",
                    fn, o->new_days, o->active_days, o->churn_days);
+    CLV__CHECK_ARG(o->threads <= CLV__MAX_THREADS, "%s: threads = %u, expected 0 (one per online CPU) .. %d", fn,
+                   o->threads, CLV__MAX_THREADS);
     return CLV_OK;
 }
 
@@ -113,12 +121,112 @@ CLV_API const char *clv_pipeline_static_feature_name(const clv_pipeline *p, uint
     return p && p->fitted && i < p->n_static ? p->static_names[i] : NULL;
 }
 
+
+/* ---- threads ------------------------------------------------------------- */
+
+/* Fit and transform split the customers into chunks of consecutive
+ * customers; every chunk writes only its own outputs, so the result does not
+ * depend on how many threads ran or which thread took which chunk. Threads
+ * live for one parallel section: no pool, nothing left running after a call. */
+
+typedef void (*chunk_fn)(void *ctx, uint32_t chunk);
+
+typedef struct par_run {
+    chunk_fn fn;
+    void *ctx;
+    uint32_t nchunks;
+    atomic_uint next;
+} par_run;
+
+static void *par_worker(void *arg)
+{
+    par_run *pr = arg;
+    for (;;) {
+        uint32_t k = atomic_fetch_add_explicit(&pr->next, 1, memory_order_relaxed);
+        if (k >= pr->nchunks) break;
+        pr->fn(pr->ctx, k);
+    }
+    return NULL;
+}
+
+/* fn(ctx, k) for every k in [0, nchunks), on up to nthreads threads of which
+ * the caller is one. A thread that cannot be started is not an error: the
+ * others take its chunks. Returns after every chunk is done (pthread_join
+ * orders the workers' writes before the caller's reads). */
+static void run_chunks(uint32_t nthreads, uint32_t nchunks, chunk_fn fn, void *ctx)
+{
+    par_run pr = { fn, ctx, nchunks, 0 };
+    atomic_init(&pr.next, 0);
+    pthread_t tid[CLV__MAX_THREADS];
+    uint32_t started = 0;
+    if (nthreads > nchunks) nthreads = nchunks;
+    for (uint32_t t = 1; t < nthreads; t++) {
+        if (pthread_create(&tid[started], NULL, par_worker, &pr) != 0) break;
+        started++;
+    }
+    par_worker(&pr);
+    for (uint32_t t = 0; t < started; t++) pthread_join(tid[t], NULL);
+}
+
+/* Customers per chunk: large enough that a chunk costs far more than taking
+ * it, small enough to balance two to a few dozen threads. */
+#define CHUNK_CUSTOMERS 8192u
+
+/* Threads to use for `ncustomers` customers under option `req`. */
+static uint32_t threads_for(uint32_t req, uint64_t ncustomers)
+{
+    uint64_t n = req;
+    if (n == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (uint64_t)c : 1;
+    }
+    if (n > CLV__MAX_THREADS) n = CLV__MAX_THREADS;
+    uint64_t chunks = (ncustomers + CHUNK_CUSTOMERS - 1) / CHUNK_CUSTOMERS;
+    if (n > chunks) n = chunks ? chunks : 1;
+    return (uint32_t)n;
+}
+
 /* ---- fit ---------------------------------------------------------------- */
 
 static double transform_raw(int32_t norm, double v)
 {
     if (norm == CLV_NORM_LOG1P) return v < 0 ? -log1p(-v) : log1p(v);
     return v;
+}
+
+
+/* Fit: per customer of a block, whether it has events and a calibration
+ * transaction, and the g(v) of its numeric features. */
+#define FIT_BLOCK ((uint64_t)64 * CHUNK_CUSTOMERS)
+#define FIT_TX 1u
+#define FIT_EVENTS 2u
+
+typedef struct fit_block {
+    const clv_txlog *log;
+    int32_t cutoff, norm;
+    uint64_t base, count;     /* customers [base, base + count) */
+    double *g;                /* [count][CLV__F_NUMERIC_MAX] */
+    uint8_t *flags;           /* [count] FIT_TX | FIT_EVENTS */
+} fit_block;
+
+static void fit_chunk(void *ctx, uint32_t k)
+{
+    fit_block *fb = ctx;
+    const uint64_t lo = (uint64_t)k * CHUNK_CUSTOMERS;
+    const uint64_t hi = lo + CHUNK_CUSTOMERS < fb->count ? lo + CHUNK_CUSTOMERS : fb->count;
+    double f[CLV__F_NUMERIC_MAX];
+    for (uint64_t j = lo; j < hi; j++) {
+        clv__summary s;
+        clv__summarize(fb->log, (uint32_t)(fb->base + j), fb->cutoff, fb->cutoff, &s);
+        uint8_t fl = s.views + s.clicks + s.carts > 0 ? FIT_EVENTS : 0;
+        if (s.tx) {
+            fl |= FIT_TX;
+            clv__raw_features(&s, fb->cutoff, f);
+            double *gj = fb->g + j * CLV__F_NUMERIC_MAX;
+            for (int q = 0; q < CLV__F_NUMERIC_MAX; q++) gj[q] = transform_raw(fb->norm, f[q]);
+        }
+        fb->flags[j] = fl;
+    }
 }
 
 typedef struct cat_count { uint32_t id; uint64_t count; const char *value; } cat_count;
@@ -213,27 +321,52 @@ CLV_API int clv_pipeline_fit(clv_pipeline *p, const clv_txlog *log, int32_t cuto
     int has_events = 0;
     uint64_t n = 0;
     double mean[CLV__F_NUMERIC_MAX] = { 0 }, m2[CLV__F_NUMERIC_MAX] = { 0 };
-    double lo[CLV__F_NUMERIC_MAX], hi[CLV__F_NUMERIC_MAX], f[CLV__F_NUMERIC_MAX];
+    double lo[CLV__F_NUMERIC_MAX], hi[CLV__F_NUMERIC_MAX];
     for (int k = 0; k < CLV__F_NUMERIC_MAX; k++) {
         lo[k] = INFINITY;
         hi[k] = -INFINITY;
     }
-    for (uint64_t i = 0; i < log->ncustomers; i++) {
-        clv__summary s;
-        clv__summarize(log, (uint32_t)i, cutoff, cutoff, &s);
-        if (s.views + s.clicks + s.carts > 0) has_events = 1;
-        if (!s.tx) continue;
-        in_cal[i] = 1;
-        n++;
-        clv__raw_features(&s, cutoff, f);
-        for (int k = 0; k < CLV__F_NUMERIC_MAX; k++) {
-            double g = transform_raw(p->o.norm, f[k]), d = g - mean[k];
-            mean[k] += d / (double)n;   /* Welford: totals in the millions stay exact enough */
-            m2[k] += d * (g - mean[k]);
-            if (g < lo[k]) lo[k] = g;
-            if (g > hi[k]) hi[k] = g;
+    /* Summaries and the g(feature) values come from the threads a block
+     * of customers at a time; the statistics are then accumulated here,
+     * customer by customer in log order, exactly as a single thread would. */
+    const uint64_t ncust = log->ncustomers;
+    fit_block fb;
+    memset(&fb, 0, sizeof fb);
+    fb.log = log;
+    fb.cutoff = cutoff;
+    fb.norm = p->o.norm;
+    const uint32_t nthreads = threads_for(p->o.threads, ncust);
+    const uint64_t bsize = ncust < FIT_BLOCK ? (ncust ? ncust : 1) : FIT_BLOCK;
+    fb.g = clv__malloc((size_t)bsize * CLV__F_NUMERIC_MAX * sizeof *fb.g);
+    fb.flags = clv__malloc((size_t)bsize);
+    if (!fb.g || !fb.flags) {
+        clv__free(fb.g);
+        clv__free(fb.flags);
+        clv__free(in_cal);
+        return clv__oom();
+    }
+    for (uint64_t b0 = 0; b0 < ncust; b0 += bsize) {
+        fb.base = b0;
+        fb.count = ncust - b0 < bsize ? ncust - b0 : bsize;
+        run_chunks(nthreads, (uint32_t)((fb.count + CHUNK_CUSTOMERS - 1) / CHUNK_CUSTOMERS), fit_chunk, &fb);
+        for (uint64_t j = 0; j < fb.count; j++) {
+            const uint8_t fl = fb.flags[j];
+            if (fl & FIT_EVENTS) has_events = 1;
+            if (!(fl & FIT_TX)) continue;
+            in_cal[b0 + j] = 1;
+            n++;
+            const double *gj = fb.g + j * CLV__F_NUMERIC_MAX;
+            for (int k = 0; k < CLV__F_NUMERIC_MAX; k++) {
+                double g = gj[k], d = g - mean[k];
+                mean[k] += d / (double)n;   /* Welford: totals in the millions stay exact enough */
+                m2[k] += d * (g - mean[k]);
+                if (g < lo[k]) lo[k] = g;
+                if (g > hi[k]) hi[k] = g;
+            }
         }
     }
+    clv__free(fb.g);
+    clv__free(fb.flags);
     if (n == 0) {
         clv__free(in_cal);
         char day[16];
@@ -307,54 +440,75 @@ static const clv__category_column *match_column(const clv_txlog *log, const clv_
     return NULL;
 }
 
-CLV_API int clv_pipeline_transform(const clv_pipeline *p, const clv_txlog *log, int32_t cutoff,
-                                   int32_t holdout_end, clv_dataset **out)
-{
-    static const char fn[] = "clv_pipeline_transform";
-    CLV__CHECK_ARG(out != NULL, "%s: out is NULL", fn);
-    *out = NULL;
-    CLV__CHECK_ARG(p != NULL && log != NULL, "%s: pipeline or log is NULL", fn);
-    if (!p->fitted) return clv__error(CLV_ESTATE, "%s: the pipeline is not fitted; call clv_pipeline_fit() first", fn);
-
-    /* Pass 1: who is in, and how much id text they carry. */
-    uint64_t n = 0, ids_len = 0;
-    for (uint64_t i = 0; i < log->ncustomers; i++) {
-        clv__summary s;
-        clv__summarize(log, (uint32_t)i, cutoff, cutoff, &s);
-        if (!s.tx) continue;
-        n++;
-        ids_len += strlen(log->ids + log->customers[i].id_off) + 1;
-    }
-    const uint32_t T = p->o.max_steps, F = p->n_channels, S = p->n_static;
+typedef struct transform_ctx {
+    const clv_pipeline *p;
+    const clv_txlog *log;
+    int32_t cutoff, holdout_end;
+    uint64_t ncust;
+    uint64_t *rows;       /* per chunk: customers in the dataset, then the chunk's first row */
+    uint64_t *id_bytes;   /* per chunk: id bytes, then the chunk's first id byte */
     clv_dataset *ds;
-    CLV__TRY(clv__dataset_alloc(&ds, n, T, F, S, ids_len));
-    ds->cutoff = cutoff;
-    ds->holdout_end = holdout_end;
+    int zero_rows;        /* the dataset came zeroed; else each row is zeroed before it is filled */
+    uint32_t *slots[CLV__MAX_CATEGORY_COLUMNS];
+    const clv__category_column *cols[CLV__MAX_CATEGORY_COLUMNS];
+} transform_ctx;
 
-    uint32_t *slots[CLV__MAX_CATEGORY_COLUMNS] = { 0 };
-    const clv__category_column *cols[CLV__MAX_CATEGORY_COLUMNS] = { 0 };
-    int rc = CLV_OK;
-    for (uint32_t c = 0; c < p->ncats && rc == CLV_OK; c++) {
-        cols[c] = match_column(log, &p->cats[c]);
-        if (cols[c]) rc = category_slots(&p->cats[c], cols[c], &slots[c]);
+/* Whether customer ci has a purchase on or before the cutoff: the same test
+ * as clv__summarize()'s tx > 0, without the rest of the summary. */
+static int in_dataset(const clv_txlog *log, uint32_t ci, int32_t cutoff)
+{
+    for (uint32_t i = log->customers[ci].head; i != CLV__NO_RECORD; i = log->recs[i].next) {
+        const clv__day_rec *r = &log->recs[i];
+        if (r->day <= cutoff && r->purchases) return 1;
     }
+    return 0;
+}
 
-    uint64_t row = 0, id_at = 0;
+static void count_chunk(void *ctx, uint32_t k)
+{
+    transform_ctx *tc = ctx;
+    const clv_txlog *log = tc->log;
+    const uint64_t lo = (uint64_t)k * CHUNK_CUSTOMERS;
+    const uint64_t hi = lo + CHUNK_CUSTOMERS < tc->ncust ? lo + CHUNK_CUSTOMERS : tc->ncust;
+    uint64_t n = 0, bytes = 0;
+    for (uint64_t i = lo; i < hi; i++) {
+        if (!in_dataset(log, (uint32_t)i, tc->cutoff)) continue;
+        n++;
+        bytes += strlen(log->ids + log->customers[i].id_off) + 1;
+    }
+    tc->rows[k] = n;
+    tc->id_bytes[k] = bytes;
+}
+
+static void fill_chunk(void *ctx, uint32_t k)
+{
+    const transform_ctx *tc = ctx;
+    const clv_pipeline *p = tc->p;
+    const clv_txlog *log = tc->log;
+    clv_dataset *ds = tc->ds;
+    const int32_t cutoff = tc->cutoff;
+    const uint32_t T = p->o.max_steps, F = p->n_channels, S = p->n_static;
+    const uint64_t lo = (uint64_t)k * CHUNK_CUSTOMERS;
+    const uint64_t hi = lo + CHUNK_CUSTOMERS < tc->ncust ? lo + CHUNK_CUSTOMERS : tc->ncust;
+    uint64_t row = tc->rows[k], id_at = tc->id_bytes[k];
     double f[CLV__F_NUMERIC_MAX];
-    for (uint64_t i = 0; i < log->ncustomers && rc == CLV_OK; i++) {
+    for (uint64_t i = lo; i < hi; i++) {
         clv__summary s;
-        clv__summarize(log, (uint32_t)i, cutoff, holdout_end, &s);
+        clv__summarize(log, (uint32_t)i, cutoff, tc->holdout_end, &s);
         if (!s.tx) continue;
-        clv__fill_sequence(log, (uint32_t)i, cutoff, s.first_day, &p->o, F, ds->seq + row * T * F,
-                           &ds->lengths[row]);
+        float *sq = ds->seq + row * T * F, *st = ds->stat + row * S;
+        if (!tc->zero_rows) {
+            memset(sq, 0, (size_t)T * F * sizeof *sq);
+            if (S) memset(st, 0, (size_t)S * sizeof *st);
+        }
+        clv__fill_sequence(log, (uint32_t)i, cutoff, s.first_day, &p->o, F, sq, &ds->lengths[row]);
         clv__raw_features(&s, cutoff, f);
-        float *st = ds->stat + row * S;
-        for (uint32_t k = 0; k < p->n_numeric; k++)
-            st[k] = (float)((transform_raw(p->o.norm, f[k]) - p->shift[k]) * p->scale[k]);
+        for (uint32_t q = 0; q < p->n_numeric; q++)
+            st[q] = (float)((transform_raw(p->o.norm, f[q]) - p->shift[q]) * p->scale[q]);
         uint32_t at = p->n_numeric;
         for (uint32_t c = 0; c < p->ncats; c++) {
             uint32_t slot = p->cats[c].nkept;
-            if (cols[c]) slot = slots[c][cols[c]->customer_value[i]];
+            if (tc->cols[c]) slot = tc->slots[c][tc->cols[c]->customer_value[i]];
             st[at + slot] = 1.0f;
             at += p->cats[c].nkept + 1;
         }
@@ -374,6 +528,72 @@ CLV_API int clv_pipeline_transform(const clv_pipeline *p, const clv_txlog *log, 
         id_at += len;
         row++;
     }
+}
+
+CLV_API int clv_pipeline_transform(const clv_pipeline *p, const clv_txlog *log, int32_t cutoff,
+                                   int32_t holdout_end, clv_dataset **out)
+{
+    static const char fn[] = "clv_pipeline_transform";
+    CLV__CHECK_ARG(out != NULL, "%s: out is NULL", fn);
+    *out = NULL;
+    CLV__CHECK_ARG(p != NULL && log != NULL, "%s: pipeline or log is NULL", fn);
+    if (!p->fitted) return clv__error(CLV_ESTATE, "%s: the pipeline is not fitted; call clv_pipeline_fit() first", fn);
+
+    /* Pass 1, per chunk of customers: who is in, and how much id text they
+     * carry. Prefix sums then give each chunk its first row and id byte, so
+     * that pass 2 fills disjoint parts of the output in any order. */
+    const uint64_t ncust = log->ncustomers;
+    const uint32_t nthreads = threads_for(p->o.threads, ncust);
+    const uint32_t nchunks = (uint32_t)((ncust + CHUNK_CUSTOMERS - 1) / CHUNK_CUSTOMERS);
+    transform_ctx tc;
+    memset(&tc, 0, sizeof tc);
+    tc.p = p;
+    tc.log = log;
+    tc.cutoff = cutoff;
+    tc.holdout_end = holdout_end;
+    tc.ncust = ncust;
+    tc.rows = clv__calloc(nchunks ? nchunks : 1, sizeof *tc.rows);
+    tc.id_bytes = clv__calloc(nchunks ? nchunks : 1, sizeof *tc.id_bytes);
+    if (!tc.rows || !tc.id_bytes) {
+        clv__free(tc.rows);
+        clv__free(tc.id_bytes);
+        return clv__oom();
+    }
+    run_chunks(nthreads, nchunks, count_chunk, &tc);
+    uint64_t n = 0, ids_len = 0;
+    for (uint32_t k = 0; k < nchunks; k++) {
+        uint64_t r = tc.rows[k], b = tc.id_bytes[k];
+        tc.rows[k] = n;   /* now: first row and first id byte of chunk k */
+        tc.id_bytes[k] = ids_len;
+        n += r;
+        ids_len += b;
+    }
+    const uint32_t T = p->o.max_steps, F = p->n_channels, S = p->n_static;
+    clv_dataset *ds;
+    /* Not zeroed here: each row is zeroed by the thread that fills it. The
+     * first touch of the multi-gigabyte sequence array is what costs (page
+     * faults, and on a VM the host backing fresh memory); spread over the
+     * threads it runs in parallel instead of in one calloc'd stretch. */
+    tc.zero_rows = 0;
+    int rc = clv__dataset_alloc(&ds, n, T, F, S, ids_len, tc.zero_rows);
+    if (rc != CLV_OK) {
+        clv__free(tc.rows);
+        clv__free(tc.id_bytes);
+        return rc;
+    }
+    ds->cutoff = cutoff;
+    ds->holdout_end = holdout_end;
+
+    for (uint32_t c = 0; c < p->ncats && rc == CLV_OK; c++) {
+        tc.cols[c] = match_column(log, &p->cats[c]);
+        if (tc.cols[c]) rc = category_slots(&p->cats[c], tc.cols[c], &tc.slots[c]);
+    }
+    tc.ds = ds;
+    /* Pass 2: every chunk fills its rows. */
+    if (rc == CLV_OK) run_chunks(nthreads, nchunks, fill_chunk, &tc);
+    clv__free(tc.rows);
+    clv__free(tc.id_bytes);
+    uint32_t **slots = tc.slots;
     for (uint32_t c = 0; c < p->ncats; c++) clv__free(slots[c]);
     if (rc != CLV_OK) {
         clv_dataset_free(ds);

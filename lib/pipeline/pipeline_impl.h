@@ -7,6 +7,9 @@
 
 #include "txlog_impl.h"
 
+/* Upper bound of clv_pipeline_options.threads. */
+#define CLV__MAX_THREADS 256
+
 /* Numeric static features, in output order. The event-based ones exist only
  * when the fit log had view/click/cart events. */
 enum {
@@ -88,8 +91,11 @@ int clv__pipeline_finish_load(clv_pipeline *p);
 /* Copy a pipeline's options (for loaders that check what they read). */
 int clv__pipeline_options(const clv_pipeline *p, clv_pipeline_options *out);
 
-/* Allocate a zeroed dataset (dataset.c). */
+/* Allocate a zeroed dataset (dataset.c); with zero_rows = 0 the sequences
+ * and static features are left uninitialised: the caller writes every row
+ * of both in full (the transform zeroes each row just before filling it, on
+ * the thread that fills it, so that the pages are first touched there). */
 int clv__dataset_alloc(clv_dataset **out, uint64_t n, uint32_t steps, uint32_t nseq, uint32_t nstatic,
-                       uint64_t ids_len);
+                       uint64_t ids_len, int zero_rows);
 
 #endif

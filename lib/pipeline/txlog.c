@@ -1,7 +1,10 @@
 /* clv_txlog: the customer table, customer-day records and row policies. */
+/* madvise() and MADV_HUGEPAGE are BSD/GNU extensions of <sys/mman.h>. */
+#define _DEFAULT_SOURCE
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "txlog_impl.h"
 
@@ -133,6 +136,13 @@ static void key_of(const dict_keys *k, uint32_t i, const char **s, uint64_t *h)
     }
 }
 
+/* Slots hold the entry index and the upper half of its hash: probing
+ * compares that tag first and looks at an entry's string (a cache miss into
+ * the customer table) only when the tags agree, and growing the table never
+ * touches the entries. The probe sequence starts at the tag, so the tag
+ * alone places an entry on rehash. */
+static inline uint64_t dict_home(uint64_t h, uint64_t mask) { return (h >> 32) & mask; }
+
 /* Returns the entry index or UINT32_MAX; *slot gets where it would go. */
 static uint32_t dict_find(const clv__dict *d, const dict_keys *k, const char *s, size_t n, uint64_t h,
                           uint64_t *slot)
@@ -141,13 +151,15 @@ static uint32_t dict_find(const clv__dict *d, const dict_keys *k, const char *s,
         *slot = 0;
         return UINT32_MAX;
     }
-    uint64_t mask = d->cap - 1;
-    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
-        uint32_t e = d->slots[i];
+    const uint64_t mask = d->cap - 1, tag = h >> 32;
+    for (uint64_t i = dict_home(h, mask);; i = (i + 1) & mask) {
+        uint64_t v = d->slots[i];
+        uint32_t e = (uint32_t)v;
         if (e == 0) {
             *slot = i;
             return UINT32_MAX;
         }
+        if ((v >> 32) != tag) continue;
         const char *ks;
         uint64_t kh;
         key_of(k, e - 1, &ks, &kh);
@@ -155,29 +167,47 @@ static uint32_t dict_find(const clv__dict *d, const dict_keys *k, const char *s,
     }
 }
 
-/* Keep the load factor below 1/2 for `count` entries. */
-static int dict_reserve(clv__dict *d, const dict_keys *k, uint64_t count)
+/* Lookups land at random in the table: on a large one nearly every lookup
+ * is a TLB miss, which 2 MiB pages avoid (a hint; harmless if refused). */
+static void huge_hint(void *p, size_t bytes)
 {
+#ifdef MADV_HUGEPAGE
+    const uintptr_t page = (uintptr_t)2 << 20;
+    if (bytes < ((size_t)4 << 20)) return;
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + bytes) & ~(page - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+/* Keep the load factor below 1/2 for `count` entries. Returns 1 in *moved
+ * when the table was rebuilt (slots found before are stale). */
+static int dict_reserve(clv__dict *d, uint64_t count, int *moved)
+{
+    *moved = 0;
     if (count * 2 < d->cap) return CLV_OK;
     uint64_t cap = d->cap ? d->cap * 2 : 1024;
     while (count * 2 >= cap) cap *= 2;
-    uint32_t *slots = clv__calloc(cap, sizeof *slots);
+    uint64_t *slots = clv__calloc(cap, sizeof *slots);
     if (!slots) return clv__oom();
+    huge_hint(slots, cap * sizeof *slots);
     for (uint64_t i = 0; i < d->cap; i++) {
-        uint32_t e = d->slots[i];
-        if (!e) continue;
-        const char *ks;
-        uint64_t kh;
-        key_of(k, e - 1, &ks, &kh);
-        uint64_t j = kh & (cap - 1);
+        uint64_t v = d->slots[i];
+        if (!(uint32_t)v) continue;
+        uint64_t j = (v >> 32) & (cap - 1);
         while (slots[j]) j = (j + 1) & (cap - 1);
-        slots[j] = e;
+        slots[j] = v;
     }
     clv__free(d->slots);
     d->slots = slots;
     d->cap = cap;
+    *moved = 1;
     return CLV_OK;
 }
+
+static inline uint64_t dict_slot_value(uint64_t h, uint64_t index) { return (h >> 32) << 32 | (index + 1); }
 
 static int append_string(char **buf, uint64_t *len, uint64_t *cap, const char *s, size_t n, uint64_t *off)
 {
@@ -202,19 +232,20 @@ static int grow_pair(void **a, size_t ea, void **b, size_t eb, uint64_t *cap, ui
     return rc;
 }
 
-static uint32_t find_customer(const clv_txlog *log, const char *id, size_t n, uint64_t h)
+static uint32_t find_customer(const clv_txlog *log, const char *id, size_t n, uint64_t h, uint64_t *slot)
 {
     dict_keys k = { log->ids, NULL, NULL, log->customers };
-    uint64_t slot;
-    return dict_find(&log->dict, &k, id, n, h, &slot);
+    return dict_find(&log->dict, &k, id, n, h, slot);
 }
 
-static int add_customer(clv_txlog *log, const char *id, size_t n, uint64_t h, uint32_t *out)
+/* `slot`: where find_customer() said the id would go. */
+static int add_customer(clv_txlog *log, const char *id, size_t n, uint64_t h, uint64_t slot, uint32_t *out)
 {
     if (log->ncustomers >= UINT32_MAX - 1)
         return clv__error(CLV_ENOMEM, "clv_txlog: more than %u customers", UINT32_MAX - 1);
     dict_keys k = { log->ids, NULL, NULL, log->customers };
-    CLV__TRY(dict_reserve(&log->dict, &k, log->ncustomers + 1));
+    int moved;
+    CLV__TRY(dict_reserve(&log->dict, log->ncustomers + 1, &moved));
     void *cs = log->customers;
     CLV__TRY(clv__grow(&cs, &log->customers_cap, log->ncustomers + 1, sizeof *log->customers));
     log->customers = cs;
@@ -235,11 +266,12 @@ static int add_customer(clv_txlog *log, const char *id, size_t n, uint64_t h, ui
     c->ndays = 0;
     c->last_row_day = INT32_MIN;
     c->last_row_hash = 0;
-    uint64_t slot;
-    k.base = log->ids;
-    k.customers = log->customers;
-    dict_find(&log->dict, &k, id, n, h, &slot);
-    log->dict.slots[slot] = (uint32_t)log->ncustomers + 1;
+    if (moved) {
+        k.base = log->ids;
+        k.customers = log->customers;
+        dict_find(&log->dict, &k, id, n, h, &slot);
+    }
+    log->dict.slots[slot] = dict_slot_value(h, log->ncustomers);
     *out = (uint32_t)log->ncustomers++;
     log->totals.customers = log->ncustomers;
     return CLV_OK;
@@ -255,18 +287,21 @@ static int category_id(clv__category_column *cc, const char *s, size_t n, uint32
         *out = id;
         return CLV_OK;
     }
-    CLV__TRY(dict_reserve(&cc->dict, &k, cc->nvalues + 1));
+    int moved;
+    CLV__TRY(dict_reserve(&cc->dict, cc->nvalues + 1, &moved));
     CLV__TRY(grow_pair((void **)&cc->value_off, sizeof *cc->value_off, (void **)&cc->value_hash,
                        sizeof *cc->value_hash, &cc->nvalues_cap, cc->nvalues + 1));
     uint64_t off;
     CLV__TRY(append_string(&cc->values, &cc->values_len, &cc->values_cap, s, n, &off));
     cc->value_off[cc->nvalues] = off;
     cc->value_hash[cc->nvalues] = h;
-    k.base = cc->values;
-    k.off = cc->value_off;
-    k.hashes = cc->value_hash;
-    dict_find(&cc->dict, &k, s, n, h, &slot);
-    cc->dict.slots[slot] = (uint32_t)cc->nvalues + 1;
+    if (moved) {
+        k.base = cc->values;
+        k.off = cc->value_off;
+        k.hashes = cc->value_hash;
+        dict_find(&cc->dict, &k, s, n, h, &slot);
+    }
+    cc->dict.slots[slot] = dict_slot_value(h, cc->nvalues);
     *out = (uint32_t)cc->nvalues++;
     return CLV_OK;
 }
@@ -358,9 +393,10 @@ int clv__txlog_add(clv_txlog *log, const clv__row *row, const char **why)
         if (strncmp(prev, row->id, row->id_len) == 0 && prev[row->id_len] == '\0') h = log->customers[ci].hash;
         else ci = UINT32_MAX;
     }
+    uint64_t slot = 0;
     if (ci == UINT32_MAX) {
         h = clv__hash_bytes(row->id, row->id_len, 0);
-        ci = find_customer(log, row->id, row->id_len, h);
+        ci = find_customer(log, row->id, row->id_len, h, &slot);
     }
     if (ci != UINT32_MAX) {
         clv__customer *c = &log->customers[ci];
@@ -380,7 +416,7 @@ int clv__txlog_add(clv_txlog *log, const clv__row *row, const char **why)
             }
         }
     } else {
-        CLV__TRY(add_customer(log, row->id, row->id_len, h, &ci));
+        CLV__TRY(add_customer(log, row->id, row->id_len, h, slot, &ci));
     }
 
     clv__day_rec *r = NULL;

@@ -32,7 +32,8 @@ typedef struct clv__customer {
 
 /* A growable string-keyed dictionary (customers, category values). */
 typedef struct clv__dict {
-    uint32_t *slots;      /* index+1 into the owner's entries; 0 = empty */
+    uint64_t *slots;      /* low 32 bits: index+1 into the owner's entries, 0 = empty;
+                           * high 32 bits: the entry's hash >> 32 (probe position and tag) */
     uint64_t cap;         /* power of two */
 } clv__dict;
 

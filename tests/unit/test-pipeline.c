@@ -236,6 +236,114 @@ START_TEST(transform_is_repeatable)
 }
 END_TEST
 
+/* clv_pipeline_options.threads: fit and transform give the same bytes on 1, 2,
+ * 3 or "one per CPU" threads. The log has enough customers (40,000) for
+ * several chunks of work, views for the event features, and customers with
+ * no purchase before the cutoff (left out of the dataset). */
+static clv_txlog *many_customers_log(void)
+{
+    enum { C = 40000 };
+    uint64_t *ids = malloc(C * 8 * sizeof *ids);
+    int32_t *d = malloc(C * 8 * sizeof *d), *ev = malloc(C * 8 * sizeof *ev);
+    float *a = malloc(C * 8 * sizeof *a), *q = malloc(C * 8 * sizeof *q);
+    ck_assert(ids && d && ev && a && q);
+    uint32_t s = 12345;
+    uint64_t n = 0;
+    for (uint64_t c = 0; c < C; c++) {
+        s = s * 1664525u + 1013904223u;
+        uint32_t rows = 1 + (s >> 24) % 8;
+        int32_t day = D0 + (int32_t)((s >> 8) % 300);
+        for (uint32_t k = 0; k < rows; k++) {
+            s = s * 1664525u + 1013904223u;
+            ids[n] = c * 7919 % 1000003;
+            d[n] = day;
+            a[n] = (float)((s >> 4) % 10000) / 100.0f - ((s >> 14) % 17 == 0 ? 60.0f : 0.0f);
+            q[n] = (float)(1 + (s >> 20) % 3);
+            ev[n] = (s >> 12) % 4 == 0 ? CLV_EVENT_VIEW : CLV_EVENT_PURCHASE;
+            n++;
+            day += (int32_t)((s >> 16) % 40);
+        }
+    }
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_append_u64(log, n, ids, d, a, q, ev, NULL), CLV_OK);
+    free(ids);
+    free(d);
+    free(ev);
+    free(a);
+    free(q);
+    return log;
+}
+
+static void assert_same_dataset(const clv_dataset *x, const clv_dataset *y)
+{
+    assert_same_features(x, y);
+    const uint64_t n = clv_dataset_customers(x);
+    ck_assert_mem_eq(clv_dataset_target_spend(x), clv_dataset_target_spend(y), n * sizeof(float));
+    ck_assert_mem_eq(clv_dataset_target_transactions(x), clv_dataset_target_transactions(y), n * sizeof(float));
+    ck_assert_mem_eq(clv_dataset_target_active(x), clv_dataset_target_active(y), n * sizeof(float));
+    ck_assert_mem_eq(clv_dataset_recency_days(x), clv_dataset_recency_days(y), n * sizeof(float));
+    ck_assert_mem_eq(clv_dataset_age_days(x), clv_dataset_age_days(y), n * sizeof(float));
+    ck_assert_mem_eq(clv_dataset_monetary_repeat(x), clv_dataset_monetary_repeat(y), n * sizeof(float));
+}
+
+START_TEST(threads_give_identical_bytes)
+{
+    clv_txlog *log = many_customers_log();
+    const int32_t cutoff = D0 + 200, end = D0 + 400;
+    static const int32_t norms[] = { CLV_NORM_LOG1P, CLV_NORM_MINMAX, CLV_NORM_ZSCORE };
+    static const int32_t periods[] = { CLV_PERIOD_WEEK, CLV_PERIOD_MONTH, CLV_PERIOD_DAY };
+    static const uint32_t threads[] = { 2, 3, 0, 7 };
+    for (int v = 0; v < 3; v++) {
+        clv_pipeline_options o;
+        clv_pipeline_options_init(&o);
+        ck_assert_uint_eq(o.threads, 1);   /* the documented default */
+        o.norm = norms[v];
+        o.period = periods[v];
+        o.pad = v == 1 ? CLV_PAD_PRE : CLV_PAD_POST;
+        o.max_steps = v == 2 ? 90 : 30;
+        clv_pipeline *p1;
+        ck_assert_int_eq(clv_pipeline_new(&p1, &o), CLV_OK);
+        ck_assert_int_eq(clv_pipeline_fit(p1, log, cutoff), CLV_OK);
+        clv_dataset *ref;
+        ck_assert_int_eq(clv_pipeline_transform(p1, log, cutoff, end, &ref), CLV_OK);
+        ck_assert_uint_gt(clv_dataset_customers(ref), 20000);
+        ck_assert_uint_lt(clv_dataset_customers(ref), 40000);
+        ck_assert_uint_eq(clv_dataset_seq_features(ref), 7);
+        for (int t = 0; t < 4; t++) {
+            o.threads = threads[t];
+            clv_pipeline *pt;
+            ck_assert_int_eq(clv_pipeline_new(&pt, &o), CLV_OK);
+            ck_assert_int_eq(clv_pipeline_fit(pt, log, cutoff), CLV_OK);
+            clv_dataset *a, *b;
+            /* Fitted on t threads, transformed on t threads; and the
+             * single-threaded fit transformed on t threads. */
+            ck_assert_int_eq(clv_pipeline_transform(pt, log, cutoff, end, &a), CLV_OK);
+            assert_same_dataset(ref, a);
+            o.threads = 1;
+            clv_pipeline *pone;
+            ck_assert_int_eq(clv_pipeline_new(&pone, &o), CLV_OK);
+            ck_assert_int_eq(clv_pipeline_fit(pone, log, cutoff), CLV_OK);
+            ck_assert_int_eq(clv_pipeline_transform(pone, log, cutoff, end, &b), CLV_OK);
+            assert_same_dataset(ref, b);
+            clv_dataset_free(a);
+            clv_dataset_free(b);
+            clv_pipeline_free(pt);
+            clv_pipeline_free(pone);
+        }
+        clv_dataset_free(ref);
+        clv_pipeline_free(p1);
+    }
+    clv_pipeline_options o;
+    clv_pipeline_options_init(&o);
+    o.threads = 257;
+    clv_pipeline *bad = NULL;
+    ck_assert_int_eq(clv_pipeline_new(&bad, &o), CLV_EINVAL);
+    ck_assert_ptr_null(bad);
+    clv_txlog_free(log);
+}
+END_TEST
+
 /* Z-score gives mean 0 / sd 1 over the fit customers; min-max spans [0, 1]. */
 START_TEST(normalisation_statistics)
 {
@@ -409,6 +517,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, nothing_after_cutoff_is_read);
     tcase_add_test(tc, transform_is_repeatable);
+    tcase_add_test(tc, threads_give_identical_bytes);
     tcase_add_test(tc, cdnow_holdout_truth);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
