@@ -95,6 +95,11 @@ typedef struct clv_txlog_options {
     int32_t duplicate_policy;  /**< clv_duplicate_policy */
     int32_t order_policy;      /**< clv_order_policy */
     uint32_t max_line_bytes;   /**< longer lines are bad input (default 65536) */
+    /** Threads for clv_txlog_read_csv() and clv_txlog_read_csv_buffer():
+     *  1 (default) = the calling thread only; 0 = one per online CPU; a read
+     *  uses at most 2 (one parses records while the calling thread folds them
+     *  into the log). Logs, reports and errors are identical whatever the value. */
+    uint32_t threads;
 } clv_txlog_options;
 
 /** Counts of what a read did; fill with clv_txlog_report_init(). */

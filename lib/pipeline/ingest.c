@@ -3,11 +3,15 @@
  *
  * Each row becomes a clv__row whose strings point into the tokenizer's
  * buffer and goes straight to clv__txlog_add(); nothing per row is
- * allocated, so memory stays bounded by the log itself plus one buffer. */
+ * allocated, so memory stays bounded by the log itself plus one buffer.
+ * With clv_txlog_options.threads != 1 a second thread tokenizes and parses
+ * into a bounded ring while the calling thread folds rows (see "Reading
+ * with a parsing thread" below); results are the same either way. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -157,38 +161,38 @@ static const char *col_label(const reader *r, int32_t col, int role)
 }
 
 /* One bad row: strict mode stops with a message naming file, line, column,
- * expectation and the offending text; lenient mode counts it and goes on. */
-static int bad_field(reader *r, int32_t col, int role, const char *why, const char *text, size_t n)
+ * expectation and the offending text (ex: its excerpt()); lenient mode
+ * counts it and goes on. The line is passed in: with a parsing thread the
+ * tokenizer is already further on. */
+static int bad_field(reader *r, uint64_t line, int32_t col, int role, const char *why, const char *ex)
 {
     if (!r->log->o.strict) {
         r->log->totals.bad_rows++;
         return CLV_OK;
     }
-    char ex[48];
-    excerpt(text, n, ex);
     return clv__error(CLV_EFORMAT, "%s:%llu: column %d (%.40s): %s, got \"%s\"", r->name,
-                      (unsigned long long)r->csv.line, (int)col + 1, col_label(r, col, role), why, ex);
+                      (unsigned long long)line, (int)col + 1, col_label(r, col, role), why, ex);
 }
 
-static int bad_row(reader *r, const char *why)
+static int bad_row(reader *r, uint64_t line, const char *why)
 {
     if (!r->log->o.strict) {
         r->log->totals.bad_rows++;
         return CLV_OK;
     }
-    return clv__error(CLV_EFORMAT, "%s:%llu: %s", r->name, (unsigned long long)r->csv.line, why);
+    return clv__error(CLV_EFORMAT, "%s:%llu: %s", r->name, (unsigned long long)line, why);
 }
 
-static int bad_field_count(reader *r)
+static int bad_field_count(reader *r, uint64_t line, uint32_t nfields)
 {
     if (!r->log->o.strict) {
         r->log->totals.bad_rows++;
         return CLV_OK;
     }
     return clv__error(CLV_EFORMAT, "%s:%llu: expected %u fields as %s %llu, got %u", r->name,
-                      (unsigned long long)r->csv.line, r->nexpect,
+                      (unsigned long long)line, r->nexpect,
                       r->has_header ? "in the header on line" : "on line",
-                      (unsigned long long)r->expect_line, r->csv.nfields);
+                      (unsigned long long)r->expect_line, nfields);
 }
 
 /* ------------------------------------------------------------------ */
@@ -399,18 +403,37 @@ static int parse_event(const char *s, size_t n, int32_t *out)
     return -1;
 }
 
-#define FIELD(r, i) (r)->csv.fp[i], (r)->csv.fn[i]
+/* What is wrong with a row that parse_fields() refused. */
+enum { PE_COUNT = 1, PE_FIELD, PE_ROW };
+typedef struct parse_err {
+    int kind;
+    int32_t col;          /* PE_FIELD */
+    int role;             /* PE_FIELD */
+    const char *why;      /* PE_FIELD, PE_ROW: static phrase */
+    const char *text;     /* PE_FIELD: the offending field */
+    size_t n;
+} parse_err;
 
-/* Parse the current record and add it to the log. */
-static int do_row(reader *r, clv__row *row)
+static inline int field_err(parse_err *e, const clv__csv *c, int32_t col, int role, const char *why)
 {
-    clv_txlog *log = r->log;
-    const clv__csv *c = &r->csv;
-    const char *why;
-    log->totals.rows_read++;
+    e->kind = PE_FIELD;
+    e->col = col;
+    e->role = role;
+    e->why = why;
+    e->text = c->fp[col];
+    e->n = c->fn[col];
+    return 1;
+}
 
+/* Parse the current record of c into row (strings point into c's buffer).
+ * 0, or 1 with *e saying what is wrong. Reads r but never changes it, so a
+ * parsing thread may call it while the calling thread folds rows. */
+static inline int parse_fields(const reader *r, const clv__csv *c, uint32_t ncats, clv__row *row, parse_err *e)
+{
+    const char *why;
     if (CLV__UNLIKELY(c->nfields != r->nexpect)) {
-        return bad_field_count(r);
+        e->kind = PE_COUNT;
+        return 1;
     }
 
     int32_t ci = r->col[CLV_COLUMN_CUSTOMER];
@@ -418,30 +441,32 @@ static int do_row(reader *r, clv__row *row)
     size_t id_len = c->fn[ci];
     trim(&id, &id_len);
     if (CLV__UNLIKELY(id_len == 0))
-        return bad_field(r, ci, CLV_COLUMN_CUSTOMER, "expected a customer id (the field is empty)", FIELD(r, ci));
+        return field_err(e, c, ci, CLV_COLUMN_CUSTOMER, "expected a customer id (the field is empty)");
     row->id = id;
     row->id_len = id_len;
 
     int32_t di = r->col[CLV_COLUMN_DATE];
     if (CLV__UNLIKELY(clv__parse_day(c->fp[di], c->fn[di], &row->day, &why) != 0))
-        return bad_field(r, di, CLV_COLUMN_DATE, why, FIELD(r, di));
+        return field_err(e, c, di, CLV_COLUMN_DATE, why);
 
     row->event = CLV_EVENT_PURCHASE;
     int32_t ei = r->col[CLV_COLUMN_EVENT];
     if (ei != NO_COL && CLV__UNLIKELY(parse_event(c->fp[ei], c->fn[ei], &row->event) != 0)) {
-        return bad_field(r, ei, CLV_COLUMN_EVENT,
+        return field_err(e, c, ei, CLV_COLUMN_EVENT,
                          "expected an event: purchase, order, transaction, view, page_view, click, cart "
-                         "or add_to_cart",
-                         FIELD(r, ei));
+                         "or add_to_cart");
     }
 
     int32_t ai = r->col[CLV_COLUMN_AMOUNT];
     row->amount = 0.0;
     if (row->event == CLV_EVENT_PURCHASE) {
-        if (CLV__UNLIKELY(ai == NO_COL))
-            return bad_row(r, "a purchase needs an amount, and the file has no amount column");
+        if (CLV__UNLIKELY(ai == NO_COL)) {
+            e->kind = PE_ROW;
+            e->why = "a purchase needs an amount, and the file has no amount column";
+            return 1;
+        }
         if (CLV__UNLIKELY(clv__parse_double(c->fp[ai], c->fn[ai], &row->amount, &why) != 0))
-            return bad_field(r, ai, CLV_COLUMN_AMOUNT, why, FIELD(r, ai));
+            return field_err(e, c, ai, CLV_COLUMN_AMOUNT, why);
     } else if (ai != NO_COL) {
         /* Views and clicks carry no amount; a value there must still be a
          * number, or the file is not what its header says. */
@@ -449,7 +474,7 @@ static int do_row(reader *r, clv__row *row)
         size_t n = c->fn[ai];
         trim(&s, &n);
         if (n && clv__parse_double(s, n, &row->amount, &why) != 0)
-            return bad_field(r, ai, CLV_COLUMN_AMOUNT, why, FIELD(r, ai));
+            return field_err(e, c, ai, CLV_COLUMN_AMOUNT, why);
     }
 
     row->quantity = 1.0;
@@ -459,17 +484,32 @@ static int do_row(reader *r, clv__row *row)
         size_t n = c->fn[qi];
         trim(&s, &n);
         if (n && clv__parse_double(s, n, &row->quantity, &why) != 0)
-            return bad_field(r, qi, CLV_COLUMN_QUANTITY, why, FIELD(r, qi));
+            return field_err(e, c, qi, CLV_COLUMN_QUANTITY, why);
     }
 
-    for (uint32_t k = 0; k < log->ncats; k++) {
+    for (uint32_t k = 0; k < ncats; k++) {
         const char *s = c->fp[r->cat[k]];
         size_t n = c->fn[r->cat[k]];
         trim(&s, &n);
         row->cat[k] = n ? s : NULL;   /* empty = unknown */
         row->cat_len[k] = n;
     }
+    return 0;
+}
 
+/* A row parse_fields() refused (ex: excerpt of e->text for PE_FIELD). */
+static int bad_parse(reader *r, uint64_t line, uint32_t nfields, const parse_err *e, const char *ex)
+{
+    if (e->kind == PE_COUNT) return bad_field_count(r, line, nfields);
+    if (e->kind == PE_ROW) return bad_row(r, line, e->why);
+    return bad_field(r, line, e->col, e->role, e->why, ex);
+}
+
+/* Fold a parsed row of `line` into the log. */
+static inline int fold_row(reader *r, const clv__row *row, uint64_t line)
+{
+    clv_txlog *log = r->log;
+    const char *why;
     int rc = clv__txlog_add(log, row, &why);
     if (CLV__LIKELY(rc == CLV_OK)) return CLV_OK;
     if (rc != CLV_EFORMAT) return rc;
@@ -477,25 +517,39 @@ static int do_row(reader *r, clv__row *row)
         log->totals.bad_rows++;
         return CLV_OK;
     }
-    return clv__error(CLV_EFORMAT, "%s:%llu: %s", r->name, (unsigned long long)c->line,
+    return clv__error(CLV_EFORMAT, "%s:%llu: %s", r->name, (unsigned long long)line,
                       why ? why : "row refused by the log's policies");
+}
+
+/* Parse the current record and add it to the log. */
+static int do_row(reader *r, clv__row *row)
+{
+    const clv__csv *c = &r->csv;
+    r->log->totals.rows_read++;
+    parse_err e;
+    if (CLV__UNLIKELY(parse_fields(r, c, r->log->ncats, row, &e) != 0)) {
+        char ex[48];
+        if (e.kind == PE_FIELD) excerpt(e.text, e.n, ex);
+        return bad_parse(r, c->line, c->nfields, &e, ex);
+    }
+    return fold_row(r, row, c->line);
 }
 
 /* A record the tokenizer could not read (over-long line, NUL byte,
  * unterminated quote). */
-static int bad_record(reader *r, int data_row)
+static int bad_record(reader *r, int data_row, uint64_t line, const char *bad)
 {
     if (data_row) r->log->totals.rows_read++;
     if (!r->log->o.strict) {
         r->log->totals.bad_rows++;
         return CLV_OK;
     }
-    if (r->csv.bad == NULL) r->csv.bad = "unreadable line";
-    if (strstr(r->csv.bad, "max_line_bytes") != NULL) {
-        return clv__error(CLV_EFORMAT, "%s:%llu: %s (%u)", r->name, (unsigned long long)r->csv.line,
-                          r->csv.bad, r->log->o.max_line_bytes);
+    if (bad == NULL) bad = "unreadable line";
+    if (strstr(bad, "max_line_bytes") != NULL) {
+        return clv__error(CLV_EFORMAT, "%s:%llu: %s (%u)", r->name, (unsigned long long)line, bad,
+                          r->log->o.max_line_bytes);
     }
-    return clv__error(CLV_EFORMAT, "%s:%llu: %s", r->name, (unsigned long long)r->csv.line, r->csv.bad);
+    return clv__error(CLV_EFORMAT, "%s:%llu: %s", r->name, (unsigned long long)line, bad);
 }
 
 static int io_error(const reader *r)
@@ -509,6 +563,342 @@ static int next_record(reader *r)
 {
     int rc = clv__csv_next(&r->csv);
     if (rc == CLV_EIO) return io_error(r);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading with a parsing thread                                       */
+
+/* With clv_txlog_options.threads != 1, a second thread tokenizes and parses
+ * records (parse_fields) into a bounded ring of blocks while the calling
+ * thread folds them into the log in file order. The producer never touches
+ * the log nor reports anything: a row it cannot parse becomes a slot saying
+ * what was wrong (line, column, phrase, excerpt), and the calling thread
+ * turns it into exactly the count or message a single-threaded read gives.
+ * Memory: RING_BLOCKS blocks of RING_ROWS slots plus their string arenas,
+ * whatever the file's size. */
+#define RING_ROWS 4096u
+#define RING_BLOCKS 4u
+#define RING_ARENA ((size_t)64 << 10)
+#define EXCERPT_BYTES 48
+
+enum { SLOT_ROW, SLOT_PARSE_ERR, SLOT_BAD_RECORD };
+
+typedef struct rslot {
+    uint64_t line;
+    double amount, quantity;
+    const char *why;      /* SLOT_PARSE_ERR (parse_err.why), SLOT_BAD_RECORD (csv.bad) */
+    uint32_t id_off, id_len;   /* customer id in the block's arena; PE_FIELD: the excerpt */
+    int32_t day, event;
+    uint32_t nfields;     /* PE_COUNT */
+    int32_t col;          /* PE_FIELD */
+    uint8_t kind, pe_kind, role;
+} rslot;
+
+typedef struct rblock {
+    rslot *slots;
+    uint32_t n;
+    uint32_t *cat_off, *cat_len;   /* [RING_ROWS][ncats]; len 0 = unknown */
+    char *arena;
+    size_t alen, acap;
+    int end;              /* last block: nothing follows */
+    int fatal;            /* after the rows: the producer failed with this status (0: none) */
+} rblock;
+
+typedef struct ring {
+    reader *r;
+    uint32_t ncats;
+    rblock b[RING_BLOCKS];
+    pthread_mutex_t mu;
+    pthread_cond_t filled, freed;
+    uint64_t produced, consumed;   /* blocks published / released */
+    int stop;                      /* the consumer wants no more */
+    char msg[512];                 /* message of a fatal producer failure */
+} ring;
+
+static void ring_free(ring *g)
+{
+    for (uint32_t i = 0; i < RING_BLOCKS; i++) {
+        clv__free(g->b[i].slots);
+        clv__free(g->b[i].cat_off);
+        clv__free(g->b[i].cat_len);
+        clv__free(g->b[i].arena);
+    }
+}
+
+static int ring_alloc(ring *g)
+{
+    for (uint32_t i = 0; i < RING_BLOCKS; i++) {
+        rblock *b = &g->b[i];
+        b->slots = clv__malloc(RING_ROWS * sizeof *b->slots);
+        b->arena = clv__malloc(RING_ARENA);
+        b->acap = RING_ARENA;
+        if (!b->slots || !b->arena) return CLV_ENOMEM;
+        if (g->ncats) {
+            b->cat_off = clv__malloc((size_t)RING_ROWS * g->ncats * sizeof *b->cat_off);
+            b->cat_len = clv__malloc((size_t)RING_ROWS * g->ncats * sizeof *b->cat_len);
+            if (!b->cat_off || !b->cat_len) return CLV_ENOMEM;
+        }
+    }
+    return CLV_OK;
+}
+
+/* Producer: the next block to fill, or NULL when the consumer stopped. */
+static rblock *ring_acquire(ring *g)
+{
+    rblock *b = NULL;
+    pthread_mutex_lock(&g->mu);
+    while (!g->stop && g->produced - g->consumed >= RING_BLOCKS) pthread_cond_wait(&g->freed, &g->mu);
+    if (!g->stop) b = &g->b[g->produced % RING_BLOCKS];
+    pthread_mutex_unlock(&g->mu);
+    if (b) {
+        b->n = 0;
+        b->alen = 0;
+        b->end = 0;
+        b->fatal = 0;
+    }
+    return b;
+}
+
+static void ring_publish(ring *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->produced++;
+    pthread_cond_signal(&g->filled);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Room for `need` more arena bytes and one more slot in *pb, publishing it
+ * and taking the next block when full. 0, 1 = stop, or CLV_ENOMEM. */
+static int ring_room(ring *g, rblock **pb, size_t need)
+{
+    rblock *b = *pb;
+    if (b->n < RING_ROWS && b->alen + need <= b->acap) return 0;
+    if (b->n > 0) {
+        ring_publish(g);
+        b = *pb = ring_acquire(g);
+        if (!b) return 1;
+    }
+    if (need > b->acap) {
+        /* One record's strings beyond the arena: only with a large
+         * max_line_bytes; the arena then holds that one record. */
+        char *na = clv__malloc(need);
+        if (!na) return CLV_ENOMEM;
+        clv__free(b->arena);
+        b->arena = na;
+        b->acap = need;
+    }
+    return 0;
+}
+
+static inline uint32_t arena_put(rblock *b, const char *s, size_t n)
+{
+    uint32_t off = (uint32_t)b->alen;
+    if (n) memcpy(b->arena + b->alen, s, n);
+    b->alen += n;
+    return off;
+}
+
+static void *producer_main(void *arg)
+{
+    ring *g = arg;
+    const reader *r = g->r;
+    clv__csv *c = &g->r->csv;
+    const uint32_t ncats = g->ncats;
+    const int32_t ci = r->col[CLV_COLUMN_CUSTOMER];
+    clv__row row;
+    memset(&row, 0, sizeof row);
+    rblock *b = ring_acquire(g);
+    if (!b) return NULL;
+    for (;;) {
+        int rc = clv__csv_next(c);
+        if (CLV__LIKELY(rc == CLV__CSV_RECORD)) {
+            size_t need = EXCERPT_BYTES;
+            if (c->nfields == r->nexpect) {
+                need += c->fn[ci];
+                for (uint32_t k = 0; k < ncats; k++) need += c->fn[r->cat[k]];
+            }
+            int room = ring_room(g, &b, need);
+            if (room == 1) return NULL;
+            if (room != 0) {
+                rc = room;
+                goto fatal;
+            }
+            rslot *s = &b->slots[b->n];
+            s->line = c->line;
+            parse_err e;
+            if (CLV__LIKELY(parse_fields(r, c, ncats, &row, &e) == 0)) {
+                s->kind = SLOT_ROW;
+                s->id_len = (uint32_t)row.id_len;
+                s->id_off = arena_put(b, row.id, row.id_len);
+                s->day = row.day;
+                s->event = row.event;
+                s->amount = row.amount;
+                s->quantity = row.quantity;
+                if (ncats) {
+                    uint32_t *co = b->cat_off + (size_t)b->n * ncats, *cl = b->cat_len + (size_t)b->n * ncats;
+                    for (uint32_t k = 0; k < ncats; k++) {
+                        cl[k] = (uint32_t)row.cat_len[k];
+                        co[k] = row.cat[k] ? arena_put(b, row.cat[k], row.cat_len[k]) : 0;
+                    }
+                }
+            } else {
+                s->kind = SLOT_PARSE_ERR;
+                s->pe_kind = (uint8_t)e.kind;
+                s->why = e.why;
+                s->nfields = c->nfields;
+                s->col = e.col;
+                s->role = (uint8_t)e.role;
+                if (e.kind == PE_FIELD) {
+                    s->id_off = (uint32_t)b->alen;
+                    excerpt(e.text, e.n, b->arena + b->alen);
+                    b->alen += EXCERPT_BYTES;
+                }
+            }
+            b->n++;
+        } else if (rc == CLV__CSV_BAD) {
+            int room = ring_room(g, &b, 0);
+            if (room == 1) return NULL;
+            if (room != 0) {
+                rc = room;
+                goto fatal;
+            }
+            rslot *s = &b->slots[b->n++];
+            s->kind = SLOT_BAD_RECORD;
+            s->line = c->line;
+            s->why = c->bad;
+        } else if (rc == CLV__CSV_END) {
+            b->end = 1;
+            ring_publish(g);
+            return NULL;
+        } else {
+            goto fatal;
+        }
+        continue;
+    fatal:
+        /* The rows before the failure are in b; the calling thread reports
+         * it after them. clv_last_error() is per thread: pass it on. */
+        snprintf(g->msg, sizeof g->msg, "%s", clv_last_error());
+        b->fatal = rc;
+        b->end = 1;
+        ring_publish(g);
+        return NULL;
+    }
+}
+
+/* Fold the slots of one block; CLV_OK or the first error. */
+static int consume_block(reader *r, const ring *g, const rblock *b, clv__row *row)
+{
+    clv_txlog *log = r->log;
+    const uint32_t ncats = g->ncats;
+    for (uint32_t i = 0; i < b->n; i++) {
+        const rslot *s = &b->slots[i];
+        int rc;
+        if (CLV__LIKELY(s->kind == SLOT_ROW)) {
+            log->totals.rows_read++;
+            row->id = b->arena + s->id_off;
+            row->id_len = s->id_len;
+            row->day = s->day;
+            row->event = s->event;
+            row->amount = s->amount;
+            row->quantity = s->quantity;
+            if (ncats) {
+                const uint32_t *co = b->cat_off + (size_t)i * ncats, *cl = b->cat_len + (size_t)i * ncats;
+                for (uint32_t k = 0; k < ncats; k++) {
+                    row->cat[k] = cl[k] ? b->arena + co[k] : NULL;
+                    row->cat_len[k] = cl[k];
+                }
+            }
+            rc = fold_row(r, row, s->line);
+        } else if (s->kind == SLOT_PARSE_ERR) {
+            log->totals.rows_read++;
+            parse_err e;
+            memset(&e, 0, sizeof e);
+            e.kind = s->pe_kind;
+            e.col = s->col;
+            e.role = s->role;
+            e.why = s->why;
+            rc = bad_parse(r, s->line, s->nfields, &e, e.kind == PE_FIELD ? b->arena + s->id_off : "");
+        } else {
+            rc = bad_record(r, 1, s->line, s->why);
+        }
+        if (CLV__UNLIKELY(rc != CLV_OK)) return rc;
+    }
+    return CLV_OK;
+}
+
+/* Whether this read uses a parsing thread. */
+static int read_threads(const clv_txlog *log)
+{
+    uint32_t t = log->o.threads;
+    if (t == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n >= 2 ? 2 : 1;
+    }
+    return t >= 2 ? 2 : 1;
+}
+
+/* The records after the first data row, with a parsing thread. *started = 0
+ * when the thread could not be had (nothing was read: go on alone). */
+static int read_rest_threaded(reader *r, clv__row *row, int *started)
+{
+    ring *g = clv__calloc(1, sizeof *g);
+    *started = 0;
+    if (!g) return CLV_OK;
+    g->r = r;
+    g->ncats = r->log->ncats;
+    if (ring_alloc(g) != CLV_OK) {
+        ring_free(g);
+        clv__free(g);
+        return CLV_OK;
+    }
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->filled, NULL);
+    pthread_cond_init(&g->freed, NULL);
+    pthread_t tid;
+    if (pthread_create(&tid, NULL, producer_main, g) != 0) {
+        pthread_cond_destroy(&g->freed);
+        pthread_cond_destroy(&g->filled);
+        pthread_mutex_destroy(&g->mu);
+        ring_free(g);
+        clv__free(g);
+        return CLV_OK;
+    }
+    *started = 1;
+
+    int rc = CLV_OK, fatal = 0;
+    for (;;) {
+        pthread_mutex_lock(&g->mu);
+        while (g->consumed == g->produced) pthread_cond_wait(&g->filled, &g->mu);
+        const rblock *b = &g->b[g->consumed % RING_BLOCKS];
+        pthread_mutex_unlock(&g->mu);
+
+        rc = consume_block(r, g, b, row);
+        int end = b->end;
+        if (rc == CLV_OK) fatal = b->fatal;
+
+        pthread_mutex_lock(&g->mu);
+        g->consumed++;
+        pthread_cond_signal(&g->freed);
+        pthread_mutex_unlock(&g->mu);
+        if (rc != CLV_OK || end) break;
+    }
+    pthread_mutex_lock(&g->mu);
+    g->stop = 1;
+    pthread_cond_broadcast(&g->freed);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(tid, NULL);
+
+    if (rc == CLV_OK && fatal != 0) {
+        if (fatal == CLV_EIO) rc = io_error(r);
+        else if (fatal == CLV_ENOMEM) rc = clv__oom();
+        else rc = clv__error(fatal, "%s", g->msg);
+    }
+    pthread_cond_destroy(&g->freed);
+    pthread_cond_destroy(&g->filled);
+    pthread_mutex_destroy(&g->mu);
+    ring_free(g);
+    clv__free(g);
     return rc;
 }
 
@@ -531,7 +921,7 @@ static int read_all(reader *r)
         }
         if (rc != CLV__CSV_BAD) return rc;
         seen = 1;
-        CLV__TRY(bad_record(r, 1));
+        CLV__TRY(bad_record(r, 1, r->csv.line, r->csv.bad));
     }
 
     r->has_header = looks_like_header(r);
@@ -543,12 +933,17 @@ static int read_all(reader *r)
     clv__row row;
     memset(&row, 0, sizeof row);   /* unused category slots stay NULL */
     if (!r->has_header) CLV__TRY(do_row(r, &row));
+    if (read_threads(log) > 1) {
+        int started;
+        rc = read_rest_threaded(r, &row, &started);
+        if (started) return rc;
+    }
     for (;;) {
         rc = next_record(r);
         if (CLV__LIKELY(rc == CLV__CSV_RECORD)) {
             CLV__TRY(do_row(r, &row));
         } else if (rc == CLV__CSV_BAD) {
-            CLV__TRY(bad_record(r, 1));
+            CLV__TRY(bad_record(r, 1, r->csv.line, r->csv.bad));
         } else if (rc == CLV__CSV_END) {
             return CLV_OK;
         } else {

@@ -40,6 +40,7 @@ CLV_API void clv_txlog_options_init(clv_txlog_options *o)
     o->duplicate_policy = CLV_DUPLICATE_KEEP;
     o->order_policy = CLV_ORDER_ANY;
     o->max_line_bytes = 65536;
+    o->threads = 1;
 }
 
 CLV_API void clv_txlog_report_init(clv_txlog_report *r)
@@ -68,6 +69,7 @@ static int validate_options(const clv_txlog_options *o)
                    "%s: order_policy = %d is not a clv_order_policy", fn, (int)o->order_policy);
     CLV__CHECK_ARG(o->max_line_bytes >= 64 && o->max_line_bytes <= (1u << 30),
                    "%s: max_line_bytes = %u, expected 64..2^30", fn, o->max_line_bytes);
+    CLV__CHECK_ARG(o->threads <= 256, "%s: threads = %u, expected 0 (one per online CPU) .. 256", fn, o->threads);
     return CLV_OK;
 }
 

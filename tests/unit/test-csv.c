@@ -23,6 +23,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +44,8 @@
 /* Counting allocator                                                  */
 
 static size_t g_live, g_peak;
+/* Reads with threads != 1 allocate from their parsing thread too. */
+static pthread_mutex_t g_alloc_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void *count_alloc(size_t n, void *user)
 {
@@ -51,8 +54,10 @@ static void *count_alloc(size_t n, void *user)
     unsigned char *p = malloc(n + 16);
     if (!p) return NULL;
     memcpy(p, &n, sizeof n);
+    pthread_mutex_lock(&g_alloc_mu);
     g_live += n;
     if (g_live > g_peak) g_peak = g_live;
+    pthread_mutex_unlock(&g_alloc_mu);
     return p + 16;
 }
 
@@ -63,9 +68,16 @@ static void count_free(void *ptr, void *user)
     unsigned char *p = (unsigned char *)ptr - 16;
     size_t n;
     memcpy(&n, p, sizeof n);
+    pthread_mutex_lock(&g_alloc_mu);
     g_live -= n;
+    pthread_mutex_unlock(&g_alloc_mu);
     free(p);
 }
+
+/* clv_txlog_options.threads of the logs the tests make: 1, or
+ * $CLV_TEST_READ_THREADS (run the whole file with a parsing thread). The
+ * "threads" test case compares 1 and 2 directly whatever this is. */
+static uint32_t g_read_threads = 1;
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -78,6 +90,7 @@ static clv_txlog *new_log_opts(int strict, int delim, int header, uint32_t max_l
     o.delimiter = delim;
     o.header = header;
     if (max_line) o.max_line_bytes = max_line;
+    o.threads = g_read_threads;
     clv_txlog *log = NULL;
     ck_assert_int_eq(clv_txlog_new(&log, &o), CLV_OK);
     return log;
@@ -838,6 +851,7 @@ START_TEST(test_bad_input)
         clv_txlog_options o;
         clv_txlog_options_init(&o);
         o.strict = strict;
+        o.threads = g_read_threads;
         if (bc->max_line) o.max_line_bytes = bc->max_line;
         if (bc->negative_policy) o.negative_policy = bc->negative_policy;
         clv_txlog *log;
@@ -893,6 +907,7 @@ START_TEST(test_policies_in_files)
 {
     clv_txlog_options o;
     clv_txlog_options_init(&o);
+    o.threads = g_read_threads;
     o.zero_policy = CLV_ZERO_DROP;
     o.negative_policy = CLV_NEGATIVE_DROP;
     clv_txlog *log;
@@ -907,6 +922,7 @@ START_TEST(test_policies_in_files)
     clv_txlog_free(log);
 
     clv_txlog_options_init(&o);
+    o.threads = g_read_threads;
     o.duplicate_policy = CLV_DUPLICATE_ERROR;
     ck_assert_int_eq(clv_txlog_new(&log, &o), CLV_OK);
     ck_assert_int_eq(read_text(log, HDR "A,2020-01-01,5\nB,2020-01-01,5\nA,2020-01-01,5.0\n", &rep), CLV_EFORMAT);
@@ -916,6 +932,7 @@ START_TEST(test_policies_in_files)
     clv_txlog_free(log);
 
     clv_txlog_options_init(&o);
+    o.threads = g_read_threads;
     o.order_policy = CLV_ORDER_ERROR;
     ck_assert_int_eq(clv_txlog_new(&log, &o), CLV_OK);
     ck_assert_int_eq(read_text(log, HDR "A,2020-01-05,5\nA,2020-01-01,5\n", &rep), CLV_EFORMAT);
@@ -1217,7 +1234,7 @@ START_TEST(test_long_lines)
 END_TEST
 
 /* Reading a large file needs one buffer, not memory in proportion to it. */
-START_TEST(test_memory_bounded)
+static void memory_bounded(uint32_t threads)
 {
     /* 40 customers, 30 days: the log stays tiny while the file is ~20 MB. */
     char path[256];
@@ -1230,7 +1247,11 @@ START_TEST(test_memory_bounded)
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
 
-    clv_txlog *log = new_log(1);
+    clv_txlog_options o;
+    clv_txlog_options_init(&o);
+    o.threads = threads;
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, &o), CLV_OK);
     size_t base = g_live;
     g_peak = g_live;
     clv_txlog_report rep;
@@ -1238,8 +1259,346 @@ START_TEST(test_memory_bounded)
     ck_assert_msg(clv_txlog_read_csv(log, path, &rep) == CLV_OK, "%s", clv_last_error());
     ck_assert_uint_eq(rep.rows_used, 800000);
     size_t used = g_peak - base;
-    fprintf(stderr, "memory: file %lld bytes, peak extra %zu bytes\n", (long long)st.st_size, used);
+    fprintf(stderr, "memory: file %lld bytes, threads %u, peak extra %zu bytes\n", (long long)st.st_size, threads, used);
     ck_assert_msg(used < ((size_t)3 << 20), "reading a %lld-byte file took %zu bytes", (long long)st.st_size, used);
+    clv_txlog_free(log);
+}
+
+START_TEST(test_memory_bounded) { memory_bounded(g_read_threads); }
+END_TEST
+
+/* With a parsing thread: a bounded ring of parsed rows, not the file. */
+START_TEST(test_memory_bounded_threads) { memory_bounded(2); }
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* A parsing thread: identical results                                 */
+
+/* Everything a read leaves behind that a user can see. */
+typedef struct read_result {
+    int rc;
+    char msg[512];
+    clv_txlog_report rep, totals;
+    int fit_rc;
+    clv_dataset *ds;   /* at the last day; NULL when the log is empty or the fit failed */
+} read_result;
+
+typedef struct read_setup {
+    clv_txlog_options o;   /* threads is set per read */
+    const char *cats[3];   /* category columns to map by name (NULL-terminated) */
+} read_setup;
+
+static void read_setup_init(read_setup *st, int strict)
+{
+    memset(st, 0, sizeof *st);
+    clv_txlog_options_init(&st->o);
+    st->o.strict = strict;
+}
+
+/* way 0: buffer, 1: file (both named "t.csv" in messages). The text is read
+ * twice into the same log when `twice` (a second read appends). */
+static void read_with(const read_setup *st, const char *text, size_t len, uint32_t threads, int way, int twice,
+                      read_result *out)
+{
+    clv_txlog_options o = st->o;
+    o.threads = threads;
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, &o), CLV_OK);
+    for (int k = 0; k < 3 && st->cats[k]; k++)
+        ck_assert_int_eq(clv_txlog_set_column(log, CLV_COLUMN_CATEGORY, st->cats[k], 0), CLV_OK);
+    char path[256];
+    if (way == 1) {
+        snprintf(path, sizeof path, "%s/t.csv", g_tmp);
+        write_file(path, text, len);
+    }
+    memset(out, 0, sizeof *out);
+    for (int pass = 0; pass < (twice ? 2 : 1); pass++) {
+        clv_txlog_report_init(&out->rep);
+        clv_clear_error();
+        out->rc = way == 0 ? clv_txlog_read_csv_buffer(log, text, len, "t.csv", &out->rep)
+                           : clv_txlog_read_csv(log, path, &out->rep);
+        snprintf(out->msg, sizeof out->msg, "%s", clv_last_error());
+        if (out->rc != CLV_OK) break;
+    }
+    clv_txlog_report_init(&out->totals);
+    ck_assert_int_eq(clv_txlog_get_report(log, &out->totals), CLV_OK);
+    out->fit_rc = -1;
+    if (out->totals.customers > 0) {
+        clv_pipeline *p = NULL;
+        ck_assert_int_eq(clv_pipeline_new(&p, NULL), CLV_OK);
+        int32_t cutoff = (int32_t)out->totals.last_day;
+        int32_t mid = (int32_t)((out->totals.first_day + out->totals.last_day) / 2);
+        out->fit_rc = clv_pipeline_fit(p, log, mid);
+        if (out->fit_rc == CLV_OK) {
+            ck_assert_msg(clv_pipeline_transform(p, log, mid, cutoff, &out->ds) == CLV_OK, "transform: %s",
+                          clv_last_error());
+        }
+        clv_pipeline_free(p);
+    }
+    clv_txlog_free(log);
+}
+
+static void same_floats(const float *a, const float *b, size_t n, const char *what, const char *name)
+{
+    if (n == 0) return;
+    ck_assert_msg(a && b && memcmp(a, b, n * sizeof *a) == 0, "%s: %s differ between 1 and 2 threads", what, name);
+}
+
+static void same_reports(const clv_txlog_report *a, const clv_txlog_report *b, const char *what)
+{
+    if (!same_counts(a, b) || a->out_of_order_rows != b->out_of_order_rows) {
+        print_report("threads 1", a);
+        print_report("threads 2", b);
+        ck_abort_msg("%s: reports differ between 1 and 2 threads", what);
+    }
+}
+
+static void expect_same_result(const read_result *a, const read_result *b, const char *what)
+{
+    ck_assert_msg(a->rc == b->rc, "%s: rc %d with 1 thread, %d with 2 (\"%s\" / \"%s\")", what, a->rc, b->rc,
+                  a->msg, b->msg);
+    if (a->rc != CLV_OK)
+        ck_assert_msg(strcmp(a->msg, b->msg) == 0, "%s: message \"%s\" with 1 thread, \"%s\" with 2", what, a->msg,
+                      b->msg);
+    same_reports(&a->rep, &b->rep, what);
+    same_reports(&a->totals, &b->totals, what);
+    ck_assert_int_eq(a->fit_rc, b->fit_rc);
+    ck_assert_int_eq(a->ds != NULL, b->ds != NULL);
+    if (!a->ds) return;
+    const clv_dataset *x = a->ds, *y = b->ds;
+    uint64_t n = clv_dataset_customers(x);
+    ck_assert_uint_eq(n, clv_dataset_customers(y));
+    uint32_t T = clv_dataset_steps(x), F = clv_dataset_seq_features(x), S = clv_dataset_static_features(x);
+    ck_assert_uint_eq(T, clv_dataset_steps(y));
+    ck_assert_uint_eq(F, clv_dataset_seq_features(y));
+    ck_assert_uint_eq(S, clv_dataset_static_features(y));
+    for (uint64_t i = 0; i < n; i++)
+        ck_assert_str_eq(clv_dataset_customer_id(x, i), clv_dataset_customer_id(y, i));
+    same_floats(clv_dataset_sequences(x), clv_dataset_sequences(y), (size_t)n * T * F, what, "sequences");
+    same_floats(clv_dataset_static(x), clv_dataset_static(y), (size_t)n * S, what, "static features");
+    same_floats(clv_dataset_calibration_spend(x), clv_dataset_calibration_spend(y), (size_t)n, what, "spend");
+    same_floats(clv_dataset_target_spend(x), clv_dataset_target_spend(y), (size_t)n, what, "target spend");
+    same_floats(clv_dataset_frequency(x), clv_dataset_frequency(y), (size_t)n, what, "frequency");
+    ck_assert(n == 0 || memcmp(clv_dataset_lengths(x), clv_dataset_lengths(y), n * sizeof(int32_t)) == 0);
+}
+
+static void free_result(read_result *r) { clv_dataset_free(r->ds); }
+
+/* Buffer and file, threads 1 and 2, one and two reads into a log: all the same. */
+static void expect_threads_agree(const read_setup *st, const char *text, size_t len, const char *what)
+{
+    read_result ref, got;
+    read_with(st, text, len, 1, 0, 0, &ref);
+    for (int way = 0; way < 2; way++) {
+        for (uint32_t t = 1; t <= 2; t++) {
+            if (way == 0 && t == 1) continue;
+            read_with(st, text, len, t, way, 0, &got);
+            expect_same_result(&ref, &got, what);
+            free_result(&got);
+        }
+    }
+    free_result(&ref);
+    /* Repeated reads append; threads 0 (one per online CPU) is 1 or 2. */
+    read_with(st, text, len, 1, 0, 1, &ref);
+    read_with(st, text, len, 2, 0, 1, &got);
+    expect_same_result(&ref, &got, what);
+    free_result(&got);
+    read_with(st, text, len, 0, 0, 1, &got);
+    expect_same_result(&ref, &got, what);
+    free_result(&got);
+    free_result(&ref);
+}
+
+START_TEST(test_threads_bad_input)
+{
+    const bad_case *bc = &bad_cases[_i];
+    for (int strict = 1; strict >= 0; strict--) {
+        read_setup st;
+        read_setup_init(&st, strict);
+        if (bc->max_line) st.o.max_line_bytes = bc->max_line;
+        if (bc->negative_policy) st.o.negative_policy = bc->negative_policy;
+        char what[128];
+        snprintf(what, sizeof what, "%s (strict %d)", bc->what, strict);
+        expect_threads_agree(&st, bc->text, bc->size ? bc->size : strlen(bc->text), what);
+    }
+}
+END_TEST
+
+/* Append printf output to a growing malloc'd text. */
+typedef struct text_buf {
+    char *p;
+    size_t len, cap;
+} text_buf;
+
+static void tb_put(text_buf *t, const char *s, size_t n)
+{
+    if (t->len + n + 1 > t->cap) {
+        while (t->len + n + 1 > t->cap) t->cap = t->cap ? t->cap * 2 : 4096;
+        t->p = realloc(t->p, t->cap);
+        ck_assert_ptr_nonnull(t->p);
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+}
+
+#if defined(__GNUC__)
+static void tb_printf(text_buf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#endif
+static void tb_printf(text_buf *t, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    ck_assert(n >= 0 && (size_t)n < sizeof line);
+    tb_put(t, line, (size_t)n);
+}
+
+START_TEST(test_threads_generated)
+{
+    read_setup st;
+    size_t len;
+    /* Valid (quotes, CRLF, timestamps, multi-line fields, blank lines). */
+    gen_opts g = { 150000, 0, 0 };
+    char *text = generate(&g, &len);
+    read_setup_init(&st, 1);
+    expect_threads_agree(&st, text, len, "generated");
+    free(text);
+
+    /* Bad rows: lenient skips the same rows, strict stops at the same one. */
+    gen_opts gb = { 150000, 1, 0 };
+    text = generate(&gb, &len);
+    read_setup_init(&st, 0);
+    expect_threads_agree(&st, text, len, "generated, bad rows, lenient");
+    read_setup_init(&st, 1);
+    expect_threads_agree(&st, text, len, "generated, bad rows, strict");
+    free(text);
+
+    /* A strict error far into the file (many blocks after the first), and
+     * the same rows leniently: the parsing thread is ahead when it stops. */
+    text_buf t = { 0 };
+    gen_opts gv = { 60000, 0, 0 };
+    text = generate(&gv, &len);
+    tb_put(&t, text, len);
+    free(text);
+    tb_printf(&t, "C7,2020-02-30,1,1,bad date\n");
+    for (int i = 0; i < 30000; i++) tb_printf(&t, "C%d,2020-01-%02d,%d.5,1,tail\n", i % 3000, 1 + i % 28, i % 97);
+    read_setup_init(&st, 1);
+    expect_threads_agree(&st, t.p, t.len, "late strict error");
+    read_setup_init(&st, 0);
+    expect_threads_agree(&st, t.p, t.len, "late bad row, lenient");
+    /* A refused row (policy) far into the file. */
+    read_setup_init(&st, 1);
+    st.o.order_policy = CLV_ORDER_ERROR;
+    expect_threads_agree(&st, t.p, t.len, "order policy");
+    read_setup_init(&st, 0);
+    st.o.duplicate_policy = CLV_DUPLICATE_DROP;
+    st.o.zero_policy = CLV_ZERO_DROP;
+    expect_threads_agree(&st, t.p, t.len, "drop policies");
+    free(t.p);
+}
+END_TEST
+
+START_TEST(test_threads_long_lines)
+{
+    read_setup st;
+    size_t len;
+    /* Records longer than the read buffer: accepted with a 4 MiB limit,
+     * over-long (bad) with the default. */
+    gen_opts g = { 20000, 0, (size_t)3 << 19 };
+    char *text = generate(&g, &len);
+    read_setup_init(&st, 1);
+    st.o.max_line_bytes = 4u << 20;
+    expect_threads_agree(&st, text, len, "long lines accepted");
+    read_setup_init(&st, 0);
+    expect_threads_agree(&st, text, len, "long lines, lenient");
+    read_setup_init(&st, 1);
+    expect_threads_agree(&st, text, len, "long lines, strict");
+    free(text);
+
+    /* Ids and categories longer than a block's string arena. */
+    text_buf t = { 0 };
+    tb_printf(&t, "customer_id,date,amount,channel\n");
+    char *big = malloc(100001);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 'x', 100000);
+    big[100000] = '\0';
+    for (int i = 0; i < 9000; i++) {
+        if (i % 1000 == 10) {
+            tb_printf(&t, "L%d", i);
+            tb_put(&t, big, 100000);
+            tb_printf(&t, ",2020-01-%02d,%d,", 1 + i % 28, i % 50);
+            tb_put(&t, big, 90000);
+            tb_printf(&t, "\n");
+        } else {
+            tb_printf(&t, "C%d,2020-01-%02d,%d,ch%d\n", i % 700, 1 + i % 28, i % 50, i % 5);
+        }
+    }
+    free(big);
+    read_setup_init(&st, 1);
+    st.o.max_line_bytes = 1u << 20;
+    st.cats[0] = "channel";
+    expect_threads_agree(&st, t.p, t.len, "long ids and categories");
+    free(t.p);
+}
+END_TEST
+
+START_TEST(test_threads_events_categories)
+{
+    /* Events, quantities, two category columns (one sometimes empty), bad
+     * events and quantities, over more than a few blocks. */
+    text_buf t = { 0 };
+    tb_printf(&t, "customer_id,date,amount,quantity,event,channel,region\n");
+    static const char *const events[] = { "purchase", "view", "Click", "add_to_cart", "order", "bogus" };
+    for (int i = 0; i < 40000; i++) {
+        const char *ev = events[(i * 7) % 5];
+        if (i % 4999 == 17) ev = events[5];
+        const char *qty = i % 3001 == 5 ? "lots" : (i % 3 ? "2" : "");
+        const char *amount = (i % 5 == 1 || i % 5 == 2) && i % 2 ? "" : "3.25";
+        tb_printf(&t, "U%d,2020-%02d-%02d,%s,%s,%s, web%d ,%s\n", i % 4321, 1 + i % 12, 1 + i % 28, amount, qty, ev,
+                  i % 4, i % 7 ? "north" : "");
+    }
+    for (int strict = 1; strict >= 0; strict--) {
+        read_setup st;
+        read_setup_init(&st, strict);
+        st.cats[0] = "channel";
+        st.cats[1] = "region";
+        expect_threads_agree(&st, t.p, t.len, strict ? "events, strict" : "events, lenient");
+    }
+    /* Headerless, mapped by index, whitespace-separated. */
+    text_buf h = { 0 };
+    for (int i = 0; i < 20000; i++) tb_printf(&h, "  %d   1997%02d%02d   %d.%02d\n", i % 999, 1 + i % 12, 1 + i % 28, i % 40, i % 100);
+    read_setup st;
+    read_setup_init(&st, 1);
+    expect_threads_agree(&st, h.p, h.len, "headerless whitespace");
+    free(h.p);
+    free(t.p);
+}
+END_TEST
+
+START_TEST(test_threads_option)
+{
+    clv_txlog_options o;
+    clv_txlog_options_init(&o);
+    ck_assert_uint_eq(o.threads, 1);
+    o.threads = 257;
+    clv_txlog *log = NULL;
+    ck_assert_int_eq(clv_txlog_new(&log, &o), CLV_EINVAL);
+    ck_assert_ptr_null(log);
+    ck_assert_ptr_nonnull(strstr(clv_last_error(), "threads"));
+    o.threads = 256;
+    ck_assert_int_eq(clv_txlog_new(&log, &o), CLV_OK);
+    clv_txlog_report rep;
+    ck_assert_int_eq(read_text(log, HDR "A,2020-01-01,1\nB,2020-01-02,2\n", &rep), CLV_OK);
+    ck_assert_uint_eq(rep.rows_used, 2);
+    clv_txlog_free(log);
+    /* A file that cannot be read reports the same with a parsing thread. */
+    o.threads = 2;
+    ck_assert_int_eq(clv_txlog_new(&log, &o), CLV_OK);
+    ck_assert_int_eq(clv_txlog_read_csv(log, "/nonexistent/dir/x.csv", &rep), CLV_EIO);
+    EXPECT_MSG("x.csv");
     clv_txlog_free(log);
 }
 END_TEST
@@ -1424,7 +1783,18 @@ static Suite *csv_suite(void)
     tcase_add_test(tc, test_file_buffer_pipe_agree);
     tcase_add_test(tc, test_long_lines);
     tcase_add_test(tc, test_memory_bounded);
+    tcase_add_test(tc, test_memory_bounded_threads);
     tcase_set_timeout(tc, 240);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("threads");
+    tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+    tcase_add_loop_test(tc, test_threads_bad_input, 0, (int)(sizeof bad_cases / sizeof bad_cases[0]));
+    tcase_add_test(tc, test_threads_generated);
+    tcase_add_test(tc, test_threads_long_lines);
+    tcase_add_test(tc, test_threads_events_categories);
+    tcase_add_test(tc, test_threads_option);
+    tcase_set_timeout(tc, 600);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cdnow");
@@ -1436,6 +1806,8 @@ static Suite *csv_suite(void)
 
 int main(void)
 {
+    const char *rt = getenv("CLV_TEST_READ_THREADS");
+    if (rt && *rt) g_read_threads = (uint32_t)strtoul(rt, NULL, 10);
     clv_allocator a = { sizeof(clv_allocator), count_alloc, count_free, NULL };
     if (clv_set_allocator(&a) != CLV_OK) return 1;
     /* The pipe feeder may write after a strict read stopped early. */
