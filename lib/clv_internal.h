@@ -45,6 +45,15 @@ static inline int clv__mul_size(size_t a, size_t b, size_t *out)
     return 0;
 }
 
+/* Non-zero when an options struct `o` of type `type` (first member
+ * struct_size) is large enough to hold `field`: readers take only the fields
+ * an older caller's struct has and default the rest. */
+#define CLV__HAS_FIELD(type, o, field) \
+    ((o)->struct_size >= offsetof(type, field) + sizeof((o)->field))
+
+/* Monotonic wall clock in seconds (training progress, backtest timings). */
+double clv__now_seconds(void);
+
 /* Non-zero when every x[0..n) is finite; *bad receives the first offender. */
 int clv__all_finite(const float *x, size_t n, size_t *bad);
 

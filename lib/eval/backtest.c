@@ -2,7 +2,6 @@
  * on the holdout. See include/clv/backtest.h. */
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include "../clv_internal.h"
 
@@ -21,13 +20,6 @@ struct clv_backtest {
     float *y_spend, *y_tx, *y_active;
     model_result r[NMODELS];
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 CLV_API void clv_backtest_free(clv_backtest *bt)
 {
@@ -185,28 +177,28 @@ CLV_API int clv_backtest_run(const clv_txlog *log, int32_t cutoff, int32_t holdo
         }
     }
     const double horizon = holdout_end - cutoff;
-    double t0 = now_seconds();
+    double t0 = clv__now_seconds();
     if (rc == CLV_OK) rc = run_forecaster(bt, &bt->r[0], log, cutoff, (uint32_t)horizon, fopts, cb, user);
-    bt->r[0].seconds = now_seconds() - t0;
+    bt->r[0].seconds = clv__now_seconds() - t0;
 
     /* Gamma-Gamma once, shared by both BTYD rows. */
     double ggp[3];
-    t0 = now_seconds();
+    t0 = clv__now_seconds();
     if (rc == CLV_OK) rc = clv_gammagamma_fit(NULL, n, clv_dataset_frequency(ds), clv_dataset_monetary_repeat(ds), ggp, NULL);
     if (rc == CLV_OK)
         rc = clv_gammagamma_expected_value(ggp, n, clv_dataset_frequency(ds), clv_dataset_monetary_repeat(ds), gg);
-    const double gg_seconds = now_seconds() - t0;
+    const double gg_seconds = clv__now_seconds() - t0;
     for (int k = 1; k <= 2 && rc == CLV_OK; k++) {
         bt->r[k].name = k == 1 ? "bgnbd_gg" : "paretonbd_gg";
-        t0 = now_seconds();
+        t0 = clv__now_seconds();
         rc = run_btyd(bt, &bt->r[k], ds, k == 2, horizon / 7.0, gg);
-        bt->r[k].seconds = now_seconds() - t0 + gg_seconds;
+        bt->r[k].seconds = clv__now_seconds() - t0 + gg_seconds;
     }
     bt->r[3].name = "naive";
     if (rc == CLV_OK) {
-        t0 = now_seconds();
+        t0 = clv__now_seconds();
         run_naive(bt, &bt->r[3], ds, horizon);
-        bt->r[3].seconds = now_seconds() - t0;
+        bt->r[3].seconds = clv__now_seconds() - t0;
     }
     for (int k = 0; k < NMODELS && rc == CLV_OK; k++) rc = score(bt, &bt->r[k]);
     clv__free(gg);

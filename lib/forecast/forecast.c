@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../core/ops.h"
 #include "../core/rng.h"
@@ -12,9 +11,6 @@
 #include "../pipeline/parse.h"
 #include "../pipeline/pipeline_impl.h"
 #include "forecast_impl.h"
-
-#define OPT_HAS(o, field) \
-    ((o)->struct_size >= offsetof(clv_forecast_options, field) + sizeof((o)->field))
 
 CLV_API void clv_forecast_options_init(clv_forecast_options *o)
 {
@@ -57,7 +53,7 @@ CLV_API int clv_forecaster_new(clv_forecaster **out, const clv_forecast_options 
     clv_forecast_options o;
     clv_forecast_options_init(&o);
     if (opts) {
-        CLV__CHECK_ARG(OPT_HAS(opts, cell), "clv_forecaster_new: options struct_size %u is too small; call clv_forecast_options_init()", opts->struct_size);
+        CLV__CHECK_ARG(CLV__HAS_FIELD(clv_forecast_options, opts, cell), "clv_forecaster_new: options struct_size %u is too small; call clv_forecast_options_init()", opts->struct_size);
         memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
         o.struct_size = sizeof o;
     }
@@ -343,13 +339,6 @@ static int batch_loss(batch_buf *b, uint32_t rows, double ntargets, double *loss
     return CLV_OK;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int train(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
 {
     const clv_forecast_options *o = &f->o;
@@ -383,7 +372,7 @@ static int train(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
     }
     clv__rng rng;
     clv__rng_seed(&rng, o->seed ^ 0x5eedf00dULL);
-    const double t0 = now_seconds();
+    const double t0 = clv__now_seconds();
     for (uint32_t e = 1; e <= epochs && rc == CLV_OK; e++) {
         for (uint64_t i = sd->n; i > 1; i--) {   /* Fisher-Yates, seeded */
             uint64_t j = clv__rng_next(&rng) % i, tmp = perm[i - 1];
@@ -412,7 +401,7 @@ static int train(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
         }
         if (rc == CLV_OK && f->cb) {
             clv_fit_progress pr = { sizeof pr, e, epochs, count > 0 ? sum / count : 0, 0, 0 };
-            pr.elapsed_seconds = now_seconds() - t0;
+            pr.elapsed_seconds = clv__now_seconds() - t0;
             pr.eta_seconds = pr.elapsed_seconds / e * (epochs - e);
             if (f->cb(&pr, f->cb_user)) rc = clv__error(CLV_ECANCELED, "clv_forecaster_fit: canceled by the callback after epoch %u", e);
         }

@@ -7,9 +7,6 @@
 #include "../core/rng.h"
 #include "model_impl.h"
 
-#define OPT_HAS(o, field) \
-    ((o)->struct_size >= offsetof(clv_model_options, field) + sizeof((o)->field))
-
 CLV_API uint32_t clv_max_input_size(void) { return CLV_MAX_INPUT_SIZE; }
 CLV_API uint32_t clv_max_hidden_size(void) { return CLV_MAX_HIDDEN_SIZE; }
 CLV_API uint32_t clv_max_layers(void) { return CLV_MAX_LAYERS; }
@@ -37,7 +34,7 @@ static int read_options(clv_model_options *dst, const clv_model_options *src)
 {
     clv_model_options_init(dst);
     CLV__CHECK_ARG(src != NULL, "clv_model_new: options are required (input_size has no default)");
-    CLV__CHECK_ARG(OPT_HAS(src, input_size),
+    CLV__CHECK_ARG(CLV__HAS_FIELD(clv_model_options, src, input_size),
                    "clv_model_new: options struct_size %u is too small; call clv_model_options_init()",
                    src->struct_size);
     size_t n = src->struct_size < sizeof *dst ? src->struct_size : sizeof *dst;

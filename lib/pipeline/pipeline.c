@@ -12,9 +12,6 @@
 
 #include "pipeline_impl.h"
 
-#define OPT_HAS(o, field) \
-    ((o)->struct_size >= offsetof(clv_pipeline_options, field) + sizeof((o)->field))
-
 static const char *const numeric_names[CLV__F_NUMERIC_MAX] = {
     "frequency", "recency_days", "age_days", "days_since_last", "total_spend", "aov",
     "repeat_mean_value", "repurchase_per_30d", "ipt_mean_days", "ipt_std_days",
@@ -70,7 +67,7 @@ CLV_API int clv_pipeline_new(clv_pipeline **out, const clv_pipeline_options *opt
     clv_pipeline_options o;
     clv_pipeline_options_init(&o);
     if (opts) {
-        CLV__CHECK_ARG(OPT_HAS(opts, period), "clv_pipeline_new: options struct_size %u is too small; call clv_pipeline_options_init()",
+        CLV__CHECK_ARG(CLV__HAS_FIELD(clv_pipeline_options, opts, period), "clv_pipeline_new: options struct_size %u is too small; call clv_pipeline_options_init()",
                        opts->struct_size);
         memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
         o.struct_size = sizeof o;

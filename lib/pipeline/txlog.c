@@ -8,9 +8,6 @@
 
 #include "txlog_impl.h"
 
-#define OPT_HAS(o, field) \
-    ((o)->struct_size >= offsetof(clv_txlog_options, field) + sizeof((o)->field))
-
 uint64_t clv__hash_bytes(const void *data, size_t n, uint64_t seed)
 {
     /* FNV-1a with a final avalanche: ids are short, and the mix keeps the
@@ -80,7 +77,7 @@ CLV_API int clv_txlog_new(clv_txlog **out, const clv_txlog_options *opts)
     clv_txlog_options o;
     clv_txlog_options_init(&o);
     if (opts) {
-        CLV__CHECK_ARG(OPT_HAS(opts, strict), "clv_txlog_new: options struct_size %u is too small; call clv_txlog_options_init()",
+        CLV__CHECK_ARG(CLV__HAS_FIELD(clv_txlog_options, opts, strict), "clv_txlog_new: options struct_size %u is too small; call clv_txlog_options_init()",
                        opts->struct_size);
         memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
         o.struct_size = sizeof o;
