@@ -12,6 +12,7 @@ void clv__examples_options_init(clv__examples_options *o)
     o->step_days = 14;
     o->window_days = 0;
     o->min_history_days = 28;
+    o->valid_share = 0.25;
     clv_pipeline_options_init(&o->pipeline);
     o->pipeline.norm = CLV_NORM_NONE;
 }
@@ -35,6 +36,8 @@ void clv__examples_free(clv__examples *ex)
     clv__free(ex->age_days);
     clv__free(ex->monetary_repeat);
     clv__free(ex->calibration_spend);
+    clv__free(ex->split);
+    clv__free(ex->customer_key);
     clv__free(ex);
 }
 
@@ -57,7 +60,9 @@ static int alloc_rows(clv__examples *ex, uint64_t rows)
     ex->x = clv__calloc(nx ? nx : 1, sizeof(float));
     float **cols[] = { &ex->days, &ex->y_spend, &ex->y_tx, &ex->y_active, &ex->frequency,
                        &ex->recency_days, &ex->age_days, &ex->monetary_repeat, &ex->calibration_spend };
-    int ok = ex->x != NULL;
+    ex->split = clv__calloc(n, 1);
+    ex->customer_key = clv__calloc(n, sizeof(uint64_t));
+    int ok = ex->x != NULL && ex->split != NULL && ex->customer_key != NULL;
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
         *cols[c] = clv__calloc(n, sizeof(float));
         ok = ok && *cols[c] != NULL;
@@ -84,8 +89,30 @@ static int dataset_at(const clv_txlog *log, const clv_pipeline_options *po, int3
     return CLV_OK;
 }
 
-/* Copy dataset rows into ex at row offset r0, with window length h. */
-static void copy_rows(clv__examples *ex, const clv_dataset *ds, uint64_t r0, float h)
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; s && *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Validation customer: the hash, mixed (splitmix64's finaliser: FNV-1a's
+ * high bits are poor for short, similar ids), as a uniform number in [0, 1). */
+static int is_valid_customer(uint64_t key, double share)
+{
+    uint64_t z = key;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0) < share;
+}
+
+/* Copy dataset rows into ex at row offset r0, with window length h; `last`
+ * is non-zero for the latest window of a training set. */
+static void copy_rows(clv__examples *ex, const clv_dataset *ds, uint64_t r0, float h, int last, double share)
 {
     const uint64_t n = clv_dataset_customers(ds);
     const uint32_t S = clv_dataset_static_features(ds), F = ex->features;
@@ -95,6 +122,15 @@ static void copy_rows(clv__examples *ex, const clv_dataset *ds, uint64_t r0, flo
         if (S) memcpy(row, st + (size_t)i * S, S * sizeof(float));
         row[S] = h;
         ex->days[r0 + i] = h;
+        const uint64_t key = fnv1a(clv_dataset_customer_id(ds, i));
+        const int vc = is_valid_customer(key, share);
+        ex->customer_key[r0 + i] = key;
+        if (share < 0) ex->split[r0 + i] = CLV__EX_REFIT;   /* prediction rows */
+        else if (share == 0) ex->split[r0 + i] = last ? CLV__EX_VALID : CLV__EX_TRAIN;
+        else if (last) ex->split[r0 + i] = vc ? CLV__EX_VALID : CLV__EX_REFIT;
+        else ex->split[r0 + i] = vc ? CLV__EX_REFIT : CLV__EX_TRAIN;
+        ex->train_rows += ex->split[r0 + i] == CLV__EX_TRAIN;
+        ex->valid_rows += ex->split[r0 + i] == CLV__EX_VALID;
     }
     memcpy(ex->y_spend + r0, clv_dataset_target_spend(ds), (size_t)n * sizeof(float));
     memcpy(ex->y_tx + r0, clv_dataset_target_transactions(ds), (size_t)n * sizeof(float));
@@ -132,7 +168,7 @@ static int same_features(const clv_pipeline *a, const clv_pipeline *b)
 
 /* Build from K (cutoff, end) pairs, ascending cutoffs. */
 static int build(const clv_txlog *log, const clv_pipeline_options *po, uint32_t K, const int32_t *cut,
-                 const int32_t *end, const float *h, clv__examples **out)
+                 const int32_t *end, const float *h, double share, clv__examples **out)
 {
     clv__examples *ex = clv__calloc(1, sizeof *ex);
     if (!ex) return clv__oom();
@@ -168,10 +204,14 @@ static int build(const clv_txlog *log, const clv_pipeline_options *po, uint32_t 
     if (rc == CLV_OK) rc = set_names(ex, pl[K - 1], S);
     if (rc == CLV_OK) {
         ex->rows = ex->row_start[K];
-        ex->train_rows = ex->row_start[K - 1];
         rc = alloc_rows(ex, ex->rows);
     }
-    for (uint32_t k = 0; rc == CLV_OK && k < K; k++) copy_rows(ex, dsl[k], ex->row_start[k], h[k]);
+    for (uint32_t k = 0; rc == CLV_OK && k < K; k++) copy_rows(ex, dsl[k], ex->row_start[k], h[k], k + 1 == K, share);
+    if (rc == CLV_OK && share >= 0 && (ex->train_rows == 0 || ex->valid_rows == 0))
+        rc = clv__error(CLV_ESTATE,
+                        "sliding-cutoff examples: %llu training and %llu validation rows; both must be non-empty "
+                        "(too few customers for a validation share of %g)",
+                        (unsigned long long)ex->train_rows, (unsigned long long)ex->valid_rows, share);
     for (uint32_t k = 0; k < K; k++) {
         if (dsl) clv_dataset_free(dsl[k]);
         if (pl) clv_pipeline_free(pl[k]);
@@ -197,6 +237,8 @@ static int check_common(const char *fn, const clv_txlog *log, uint32_t horizon, 
     CLV__CHECK_ARG(o->step_days >= 1 && o->step_days <= 36500, "%s: step_days = %u, must be 1 .. 36500", fn,
                    o->step_days);
     CLV__CHECK_ARG(o->window_days <= 36500, "%s: window_days = %u, must be at most 36500", fn, o->window_days);
+    CLV__CHECK_ARG(o->valid_share >= 0 && o->valid_share < 1, "%s: valid_share = %g, must be in [0, 1)", fn,
+                   o->valid_share);
     CLV__CHECK_ARG(o->min_history_days <= 36500, "%s: min_history_days = %u, must be at most 36500", fn,
                    o->min_history_days);
     return CLV_OK;
@@ -244,7 +286,7 @@ int clv__examples_build(const clv_txlog *log, int32_t C, uint32_t H, const clv__
         end[k] = (int32_t)(c + hk);
         len[k] = (float)hk;
     }
-    return build(log, &o.pipeline, K, cut, end, len, out);
+    return build(log, &o.pipeline, K, cut, end, len, o.valid_share, out);
 }
 
 int clv__examples_build_predict(const clv_txlog *log, int32_t C, uint32_t H, const clv__examples_options *opts,
@@ -259,9 +301,8 @@ int clv__examples_build_predict(const clv_txlog *log, int32_t C, uint32_t H, con
     const float len = (float)H;
     /* Transform with holdout end = C: no targets, nothing after C is read. */
     clv__examples *ex = NULL;
-    CLV__TRY(build(log, &o.pipeline, 1, &C, &C, &len, &ex));
+    CLV__TRY(build(log, &o.pipeline, 1, &C, &C, &len, -1.0, &ex));
     ex->window_end[0] = end;
-    ex->train_rows = 0;   /* a single window: no training split */
     *out = ex;
     return CLV_OK;
 }

@@ -20,6 +20,21 @@
  * (cutoff C - h) is the temporal validation split, for early stopping and
  * model selection; the others are the training split.
  *
+ * Validation customers: the windows overlap in calendar time (each training
+ * window contains the validation window when they all end at C), so the same
+ * customer's training target contains their validation target. A model that
+ * recognises customers by their features would look better and better on
+ * validation while it only memorises them. The validation split is therefore
+ * also customer-disjoint: a fixed share (valid_share, default 1/4) of the
+ * customers, chosen by a hash of their id (FNV-1a 64), are validation
+ * customers. split[] marks each row:
+ *   CLV__EX_TRAIN  earlier windows, customers outside the validation group;
+ *   CLV__EX_VALID  the latest window, validation customers;
+ *   CLV__EX_REFIT  the rest (latest window of training customers, earlier
+ *                  windows of validation customers): for a final refit on all
+ *                  rows after selection only.
+ * With valid_share = 0 the split is purely temporal (all customers).
+ *
  * Honesty: at each c_k a fresh pipeline is fitted (clv_pipeline_fit reads
  * nothing after c_k) and the dataset is transformed at c_k with holdout end
  * c_k + h_k <= C, so nothing dated after C is read; the prediction set at C
@@ -39,11 +54,14 @@
 
 #include "clv/pipeline.h"
 
+enum { CLV__EX_TRAIN = 0, CLV__EX_VALID = 1, CLV__EX_REFIT = 2 };
+
 typedef struct clv__examples_options {
     uint32_t windows;          /* K: cutoffs wanted (default 6, at least 2) */
     uint32_t step_days;        /* days between consecutive cutoffs (default 14) */
     uint32_t window_days;      /* base length h; 0 (default) = min(H, (C - first_day) / 2) */
     uint32_t min_history_days; /* earliest allowed cutoff: first_day + this (default 28) */
+    double valid_share;        /* share of customers in the validation group, [0, 1) (default 0.25) */
     clv_pipeline_options pipeline; /* features at each cutoff (default: defaults with norm NONE) */
 } clv__examples_options;
 
@@ -55,7 +73,10 @@ typedef struct clv__examples {
     int32_t *window_end;       /* [K] c_k + h_k */
     uint64_t *row_start;       /* [K + 1] rows of window k: row_start[k] .. row_start[k+1] */
     uint64_t rows;             /* total rows */
-    uint64_t train_rows;       /* rows of windows 0 .. K-2 (= row_start[K-1]); validation follows */
+    uint64_t train_rows;       /* rows marked CLV__EX_TRAIN */
+    uint64_t valid_rows;       /* rows marked CLV__EX_VALID */
+    uint8_t *split;            /* [rows] CLV__EX_TRAIN, CLV__EX_VALID or CLV__EX_REFIT */
+    uint64_t *customer_key;    /* [rows] FNV-1a 64 hash of the customer id */
     float *x;                  /* [rows][features], row-major */
     float *days;               /* [rows] target window length h_k (also column features-1 of x) */
     float *y_spend;            /* [rows] spend in the target window */
@@ -76,7 +97,8 @@ int clv__examples_build(const clv_txlog *log, int32_t cutoff, uint32_t horizon_d
 
 /* The rows to predict from: every customer with a purchase on or before C,
  * in the order of clv_pipeline_transform() at C, with window_days = H; one
- * window (cutoff C, window_end C + H), targets all 0 (nothing after C is read). */
+ * window (cutoff C, window_end C + H), targets all 0 (nothing after C is read),
+ * every row marked CLV__EX_REFIT. */
 int clv__examples_build_predict(const clv_txlog *log, int32_t cutoff, uint32_t horizon_days,
                                 const clv__examples_options *opts, clv__examples **out);
 

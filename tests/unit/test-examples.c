@@ -47,6 +47,7 @@ static clv__examples_options tiny_opts(void)
     o.windows = 3;
     o.step_days = 10;
     o.min_history_days = 5;
+    o.valid_share = 0;   /* three customers: a purely temporal split */
     return o;
 }
 
@@ -105,6 +106,8 @@ START_TEST(tiny_by_hand)
     ck_assert_uint_eq(ex->row_start[3], 7);
     ck_assert_uint_eq(ex->rows, 7);
     ck_assert_uint_eq(ex->train_rows, 4);
+    ck_assert_uint_eq(ex->valid_rows, 3);
+    for (uint64_t r = 0; r < ex->rows; r++) ck_assert_uint_eq(ex->split[r], r < 4 ? CLV__EX_TRAIN : CLV__EX_VALID);
     ck_assert_uint_eq(ex->features, 12 + 1);
     ck_assert_str_eq(ex->names[ex->features - 1], "window_days");
     for (uint64_t r = 0; r < ex->rows; r++) {
@@ -128,6 +131,7 @@ START_TEST(tiny_by_hand)
     ck_assert_uint_eq(pr->windows, 1);
     ck_assert_uint_eq(pr->rows, 3);
     ck_assert_uint_eq(pr->train_rows, 0);
+    ck_assert_uint_eq(pr->valid_rows, 0);
     ck_assert_int_eq(pr->cutoff[0], C);
     ck_assert_int_eq(pr->window_end[0], C + 40);
     ck_assert(clv__examples_same_columns(ex, pr));
@@ -152,6 +156,9 @@ static void assert_same(const clv__examples *a, const clv__examples *b)
     ck_assert_uint_eq(a->windows, b->windows);
     ck_assert_uint_eq(a->rows, b->rows);
     ck_assert_uint_eq(a->train_rows, b->train_rows);
+    ck_assert_uint_eq(a->valid_rows, b->valid_rows);
+    ck_assert_mem_eq(a->split, b->split, a->rows);
+    ck_assert_mem_eq(a->customer_key, b->customer_key, a->rows * sizeof(uint64_t));
     ck_assert(clv__examples_same_columns(a, b));
     ck_assert_mem_eq(a->cutoff, b->cutoff, a->windows * sizeof(int32_t));
     ck_assert_mem_eq(a->window_end, b->window_end, a->windows * sizeof(int32_t));
@@ -244,9 +251,24 @@ START_TEST(simulated_cut_at_cutoff_is_identical)
     ck_assert_int_eq(a->cutoff[5], C - h);
     ck_assert_int_eq(a->cutoff[0], C - h - 70);
     for (uint32_t k = 0; k < 6; k++) ck_assert_int_eq(a->window_end[k], C);
-    ck_assert_uint_gt(a->train_rows, 0);
-    ck_assert_uint_lt(a->train_rows, a->rows);
-    ck_assert_uint_eq(a->rows - a->train_rows, a->row_start[6] - a->row_start[5]);
+    /* Validation: the latest window only, about a quarter of its customers,
+     * none of whom has a training row. */
+    const uint64_t last = a->row_start[6] - a->row_start[5];
+    ck_assert_uint_gt(a->valid_rows, last * 15 / 100);
+    ck_assert_uint_lt(a->valid_rows, last * 35 / 100);
+    ck_assert_uint_gt(a->train_rows, a->row_start[5] / 2);
+    uint64_t nt = 0, nv = 0;
+    for (uint64_t r = 0; r < a->rows; r++) {
+        nt += a->split[r] == CLV__EX_TRAIN;
+        nv += a->split[r] == CLV__EX_VALID;
+        if (a->split[r] == CLV__EX_VALID) ck_assert_uint_ge(r, a->row_start[5]);
+        if (a->split[r] == CLV__EX_TRAIN) ck_assert_uint_lt(r, a->row_start[5]);
+        if (a->split[r] != CLV__EX_VALID) continue;
+        for (uint64_t q = 0; q < a->row_start[5]; q++)
+            if (a->customer_key[q] == a->customer_key[r]) ck_assert_uint_eq(a->split[q], CLV__EX_REFIT);
+    }
+    ck_assert_uint_eq(nt, a->train_rows);
+    ck_assert_uint_eq(nv, a->valid_rows);
     double tx = 0;
     for (uint64_t r = 0; r < a->rows; r++) tx += a->y_tx[r];
     ck_assert_double_gt(tx, 0);
