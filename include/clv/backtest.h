@@ -9,7 +9,14 @@
  *  - "paretonbd_gg": Pareto/NBD transactions x Gamma-Gamma mean value;
  *  - "naive": each customer's calibration spend and transaction rates per day
  *    of their age T (cutoff minus first purchase day, at least 1) times the
- *    horizon.
+ *    horizon;
+ *  - "xgboost" (only when libclv is built with XGBoost, meson option
+ *    -Dxgboost; see clv_backtest_model_available()): gradient-boosted trees
+ *    trained on sliding-cutoff examples inside the calibration window, with
+ *    BG/NBD x Gamma-Gamma fitted at each training cutoff as features and base
+ *    margin (docs/baselines.md). Its activity score is the expected number of
+ *    transactions. The row is left out when the calibration window is too
+ *    short for two training cutoffs.
  * BTYD models work in weeks (days / 7) on the calibration summaries of the
  * feature pipeline; their activity score is the expected number of
  * transactions (AUC only uses the ranking). Every model sees the same
@@ -26,6 +33,30 @@
 CLV_BEGIN_DECLS
 
 typedef struct clv_backtest clv_backtest;
+
+/** Models of the backtest (stored as int32_t). */
+typedef enum clv_backtest_model {
+    CLV_BACKTEST_SEQUENCE = 1,      /**< "lstm" (or "gru") */
+    CLV_BACKTEST_BGNBD_GG = 2,      /**< "bgnbd_gg" */
+    CLV_BACKTEST_PARETONBD_GG = 3,  /**< "paretonbd_gg" */
+    CLV_BACKTEST_NAIVE = 4,         /**< "naive" */
+    CLV_BACKTEST_XGBOOST = 5        /**< "xgboost": optional, needs XGBoost at build time */
+} clv_backtest_model;
+
+/**
+ * Whether this build can run a model.
+ * @return CLV_OK; CLV_ENOTSUP when libclv was built without it (the message
+ *         says how to get it: XGBoost for CLV_BACKTEST_XGBOOST); CLV_EINVAL
+ *         for an unknown model.
+ */
+CLV_API CLV_NODISCARD int clv_backtest_model_available(int32_t model);
+
+/**
+ * Model identifier from a row name ("lstm" and "gru" are CLV_BACKTEST_SEQUENCE,
+ * "bgnbd_gg", "paretonbd_gg", "naive", "xgboost"), whether or not it is available.
+ * @return CLV_OK or CLV_EINVAL (unknown name; the message lists the names).
+ */
+CLV_API CLV_NODISCARD int clv_backtest_model_lookup(const char *name, int32_t *model);
 
 /**
  * Run the backtest on `log`: fit every model at `cutoff_day`, predict

@@ -4,8 +4,9 @@
 #include <string.h>
 
 #include "../clv_internal.h"
+#include "xgb.h"
 
-#define NMODELS 4
+#define NMODELS 5   /* at most: the xgboost row only when built with XGBoost (lib/eval/xgb.c) */
 
 typedef struct model_result {
     const char *name;
@@ -16,6 +17,7 @@ typedef struct model_result {
 
 struct clv_backtest {
     uint64_t n;
+    uint32_t nmodels;
     double act_spend, act_tx, act_active;
     float *y_spend, *y_tx, *y_active;
     model_result r[NMODELS];
@@ -200,7 +202,23 @@ CLV_API int clv_backtest_run(const clv_txlog *log, int32_t cutoff, int32_t holdo
         run_naive(bt, &bt->r[3], ds, horizon);
         bt->r[3].seconds = clv__now_seconds() - t0;
     }
-    for (int k = 0; k < NMODELS && rc == CLV_OK; k++) rc = score(bt, &bt->r[k]);
+    bt->nmodels = 4;
+    if (rc == CLV_OK && clv__xgb_built()) {
+        /* Gradient-boosted trees on sliding-cutoff examples; a log too short
+         * for two training cutoffs (CLV_ESTATE) just has no xgboost row. */
+        model_result *r = &bt->r[4];
+        r->name = "xgboost";
+        t0 = clv__now_seconds();
+        rc = clv__xgb_predict(log, cutoff, (uint32_t)horizon, NULL, n, r->spend, r->tx, NULL, NULL);
+        if (rc == CLV_OK) {
+            memcpy(r->score, r->tx, n * sizeof(float));   /* activity score: expected transactions */
+            r->seconds = clv__now_seconds() - t0;
+            bt->nmodels = 5;
+        } else if (rc == CLV_ESTATE) {
+            rc = CLV_OK;
+        }
+    }
+    for (uint32_t k = 0; k < bt->nmodels && rc == CLV_OK; k++) rc = score(bt, &bt->r[k]);
     clv__free(gg);
     clv_dataset_free(ds);
     if (rc != CLV_OK) {
@@ -215,18 +233,18 @@ CLV_API uint64_t clv_backtest_customers(const clv_backtest *bt) { return bt ? bt
 CLV_API double clv_backtest_actual_spend(const clv_backtest *bt) { return bt ? bt->act_spend : 0; }
 CLV_API double clv_backtest_actual_transactions(const clv_backtest *bt) { return bt ? bt->act_tx : 0; }
 CLV_API double clv_backtest_actual_active(const clv_backtest *bt) { return bt ? bt->act_active : 0; }
-CLV_API uint32_t clv_backtest_models(const clv_backtest *bt) { return bt ? NMODELS : 0; }
+CLV_API uint32_t clv_backtest_models(const clv_backtest *bt) { return bt ? bt->nmodels : 0; }
 
 CLV_API const char *clv_backtest_model_name(const clv_backtest *bt, uint32_t k)
 {
-    return bt && k < NMODELS ? bt->r[k].name : NULL;
+    return bt && k < bt->nmodels ? bt->r[k].name : NULL;
 }
 
 CLV_API int clv_backtest_scores(const clv_backtest *bt, uint32_t k, clv_metrics *spend, double *tx_mae,
                                 double *tx_pct, double *auc, double *seconds)
 {
     CLV__CHECK_ARG(bt != NULL, "clv_backtest_scores: backtest is NULL");
-    CLV__CHECK_ARG(k < NMODELS, "clv_backtest_scores: model %u, there are %d", k, NMODELS);
+    CLV__CHECK_ARG(k < bt->nmodels, "clv_backtest_scores: model %u, there are %u", k, bt->nmodels);
     const model_result *r = &bt->r[k];
     if (spend) {
         CLV__CHECK_ARG(spend->struct_size >= sizeof(uint32_t), "clv_backtest_scores: spend->struct_size is 0; call clv_metrics_init()");
@@ -243,11 +261,11 @@ CLV_API int clv_backtest_scores(const clv_backtest *bt, uint32_t k, clv_metrics 
 
 CLV_API const float *clv_backtest_pred_spend(const clv_backtest *bt, uint32_t k)
 {
-    return bt && k < NMODELS ? bt->r[k].spend : NULL;
+    return bt && k < bt->nmodels ? bt->r[k].spend : NULL;
 }
 CLV_API const float *clv_backtest_pred_transactions(const clv_backtest *bt, uint32_t k)
 {
-    return bt && k < NMODELS ? bt->r[k].tx : NULL;
+    return bt && k < bt->nmodels ? bt->r[k].tx : NULL;
 }
 CLV_API const float *clv_backtest_actual_spend_per_customer(const clv_backtest *bt)
 {
