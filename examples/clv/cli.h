@@ -42,9 +42,19 @@ int cli_load_log(const data_opts *d, clv_txlog **out, clv_txlog_report *report);
 int cli_progress(const clv_fit_progress *p, void *user);
 void cli_progress_done(void);
 
-/* The evaluate table and JSON, shared with demo. */
-int cli_print_backtest(const clv_backtest *bt, int32_t cutoff, int32_t holdout_end, const char *title);
-int cli_write_backtest_json(const clv_backtest *bt, int32_t cutoff, int32_t holdout_end, const char *path);
+/* --models LIST (comma-separated row names): usage error for an unknown
+ * name, runtime failure (with the library's message) for a model this build
+ * lacks. NULL is fine (all models). */
+int cli_check_models(const char *list);
+/* Rows of bt to show for --models LIST (NULL = all, in the backtest's order),
+ * in the order of the list; rows has room for 16. */
+int cli_backtest_rows(const clv_backtest *bt, const char *list, uint32_t *rows, uint32_t *nrows);
+
+/* The evaluate table and JSON, shared with demo: the rows given. */
+int cli_print_backtest(const clv_backtest *bt, const uint32_t *rows, uint32_t nrows, int32_t cutoff,
+                       int32_t holdout_end, const char *title);
+int cli_write_backtest_json(const clv_backtest *bt, const uint32_t *rows, uint32_t nrows, int32_t cutoff,
+                            int32_t holdout_end, const char *path);
 
 /* Write `text` of `len` bytes to `path` atomically (temporary file + rename). */
 int cli_write_file_atomic(const char *path, const char *text, size_t len);

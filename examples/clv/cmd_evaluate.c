@@ -9,12 +9,13 @@
 static const char evaluate_usage[] =
     "usage: clv evaluate --data FILE --cutoff DATE --holdout-end DATE [--json FILE]\n"
     "                    [--customer-col C] [--date-col C] [--amount-col C] [--lenient]\n"
-    "                    [--seed S] [--quiet]\n"
+    "                    [--models LIST] [--seed S] [--quiet]\n"
     "\n"
     "Fit every model on the log up to --cutoff (nothing later is read for fitting),\n"
     "predict the holdout (cutoff, holdout-end], and print one row per model:\n"
     "the sequence model (lstm) with its default configuration, BG/NBD and\n"
-    "Pareto/NBD with Gamma-Gamma spend, and the naive spend-rate baseline.\n"
+    "Pareto/NBD with Gamma-Gamma spend, the naive spend-rate baseline and, when\n"
+    "libclv was built with XGBoost, gradient-boosted trees (xgboost).\n"
     "\n"
     "  --data FILE          transaction log (CSV, TSV, semicolon or whitespace separated)\n"
     "  --cutoff DATE        last day of calibration (YYYY-MM-DD)\n"
@@ -23,10 +24,14 @@ static const char evaluate_usage[] =
     "  --customer-col C, --date-col C, --amount-col C\n"
     "                       column by header name or 1-based index (default: common names)\n"
     "  --lenient            skip and count malformed rows instead of stopping\n"
+    "  --models LIST        rows to show, comma-separated, in that order (lstm, bgnbd_gg,\n"
+    "                       paretonbd_gg, naive, xgboost; default: every model of this build;\n"
+    "                       every available model is still fitted)\n"
     "  --seed S             seed of the sequence model (default 1)\n"
     "  --quiet              no progress on stderr\n";
 
-static int run(clv_txlog *log, int32_t cutoff, int32_t end, uint64_t seed, const char *json, const char *title)
+static int run(clv_txlog *log, int32_t cutoff, int32_t end, uint64_t seed, const char *json, const char *title,
+               const char *models)
 {
     clv_forecast_options fo;
     clv_forecast_options_init(&fo);
@@ -35,8 +40,10 @@ static int run(clv_txlog *log, int32_t cutoff, int32_t end, uint64_t seed, const
     int rc = clv_backtest_run(log, cutoff, end, &fo, cli_progress, NULL, &bt);
     cli_progress_done();
     if (rc != CLV_OK) return cli_lib_fail("backtest", rc);
-    int out = cli_print_backtest(bt, cutoff, end, title);
-    if (out == CLI_OK && json) out = cli_write_backtest_json(bt, cutoff, end, json);
+    uint32_t rows[16], nrows = 0;
+    int out = cli_backtest_rows(bt, models, rows, &nrows);
+    if (out == CLI_OK) out = cli_print_backtest(bt, rows, nrows, cutoff, end, title);
+    if (out == CLI_OK && json) out = cli_write_backtest_json(bt, rows, nrows, cutoff, end, json);
     clv_backtest_free(bt);
     return out;
 }
@@ -49,10 +56,11 @@ int cmd_evaluate(int argc, char **argv)
         { "customer-col", required_argument, 0, 'C' }, { "date-col", required_argument, 0, 'D' },
         { "amount-col", required_argument, 0, 'A' },   { "lenient", no_argument, 0, 'l' },
         { "seed", required_argument, 0, 's' },         { "quiet", no_argument, 0, 'q' },
-        { "help", no_argument, 0, 'h' },               { 0, 0, 0, 0 },
+        { "models", required_argument, 0, 'm' },       { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
     };
     data_opts d = { 0 };
-    const char *cutoff_s = NULL, *end_s = NULL, *json = NULL;
+    const char *cutoff_s = NULL, *end_s = NULL, *json = NULL, *models = NULL;
     uint64_t seed = 1;
     int c;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -65,6 +73,7 @@ int cmd_evaluate(int argc, char **argv)
         case 'D': d.date_col = optarg; break;
         case 'A': d.amount_col = optarg; break;
         case 'l': d.lenient = 1; break;
+        case 'm': models = optarg; break;
         case 's': if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &seed)) return CLI_USAGE; break;
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(evaluate_usage, stdout); return CLI_OK;
@@ -79,13 +88,15 @@ int cmd_evaluate(int argc, char **argv)
     int32_t cutoff, end;
     if (cli_parse_date("--cutoff", cutoff_s, &cutoff) || cli_parse_date("--holdout-end", end_s, &end)) return CLI_USAGE;
     if (end <= cutoff) return cli_usage_error("--holdout-end (%s) must be after --cutoff (%s)", end_s, cutoff_s);
+    int mrc = cli_check_models(models);
+    if (mrc != CLI_OK) return mrc;
     clv_txlog *log;
     clv_txlog_report rep;
     int rc = cli_load_log(&d, &log, &rep);
     if (rc != CLI_OK) return rc;
     char title[600];
     snprintf(title, sizeof title, "clv evaluate: %s", d.path);
-    rc = run(log, cutoff, end, seed, json, title);
+    rc = run(log, cutoff, end, seed, json, title, models);
     clv_txlog_free(log);
     return rc;
 }
@@ -143,7 +154,7 @@ int cmd_demo(int argc, char **argv)
     char title[200];
     snprintf(title, sizeof title, "clv demo: %llu synthetic customers (seed %llu)", (unsigned long long)n,
              (unsigned long long)seed);
-    int out = run(log, cutoff, end, seed, json, title);
+    int out = run(log, cutoff, end, seed, json, title, NULL);
     if (out == CLI_OK) {
         /* The oracle: the generator's own expectation, against the same truth. */
         float *truth = calloc(n, sizeof *truth);

@@ -5,7 +5,57 @@
 
 #include "cli.h"
 
-int cli_print_backtest(const clv_backtest *bt, int32_t cutoff, int32_t end, const char *title)
+/* Next name of a comma-separated list into buf; returns the rest or NULL at the end. */
+static const char *next_name(const char *p, char *buf, size_t size)
+{
+    if (!p || !*p) return NULL;
+    const char *c = strchr(p, ',');
+    size_t n = c ? (size_t)(c - p) : strlen(p);
+    if (n >= size) n = size - 1;
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    return c ? c + 1 : p + strlen(p);
+}
+
+int cli_check_models(const char *list)
+{
+    if (!list) return CLI_OK;
+    if (!*list) return cli_usage_error("--models needs at least one model name");
+    char name[64];
+    int32_t id;
+    for (const char *p = list; (p = next_name(p, name, sizeof name)) != NULL;) {
+        if (clv_backtest_model_lookup(name, &id) != CLV_OK) return cli_usage_error("--models: %s", clv_last_error());
+        int rc = clv_backtest_model_available(id);
+        if (rc != CLV_OK) return cli_lib_fail("--models", rc);
+    }
+    return CLI_OK;
+}
+
+int cli_backtest_rows(const clv_backtest *bt, const char *list, uint32_t *rows, uint32_t *nrows)
+{
+    const uint32_t m = clv_backtest_models(bt);
+    *nrows = 0;
+    if (!list) {
+        for (uint32_t k = 0; k < m && k < 16; k++) rows[(*nrows)++] = k;
+        return CLI_OK;
+    }
+    char name[64];
+    for (const char *p = list; (p = next_name(p, name, sizeof name)) != NULL;) {
+        int32_t want, id;
+        if (clv_backtest_model_lookup(name, &want) != CLV_OK) return cli_usage_error("--models: %s", clv_last_error());
+        uint32_t k = 0;
+        for (; k < m; k++)
+            if (clv_backtest_model_lookup(clv_backtest_model_name(bt, k), &id) == CLV_OK && id == want) break;
+        if (k == m)
+            return cli_fail("model '%s' has no row: the log is too short for it (xgboost needs a calibration "
+                            "window with room for two training cutoffs)", name);
+        if (*nrows < 16) rows[(*nrows)++] = k;
+    }
+    return CLI_OK;
+}
+
+int cli_print_backtest(const clv_backtest *bt, const uint32_t *rows, uint32_t nrows, int32_t cutoff, int32_t end,
+                       const char *title)
 {
     char c[16], h0[16], h1[16];
     if (clv_date_format(cutoff, c, sizeof c) != CLV_OK || clv_date_format(cutoff + 1, h0, sizeof h0) != CLV_OK ||
@@ -18,7 +68,8 @@ int cli_print_backtest(const clv_backtest *bt, int32_t cutoff, int32_t end, cons
            clv_backtest_actual_transactions(bt), clv_backtest_actual_spend(bt), clv_backtest_actual_active(bt));
     printf("%-13s %8s %8s %7s %8s %7s %7s %8s %7s %8s %6s %8s\n", "model", "MAE", "RMSE", "R2", "Spearman",
            "Gini", "dMAPE", "spend%", "txMAE", "tx%", "AUC", "secs");
-    for (uint32_t k = 0; k < clv_backtest_models(bt); k++) {
+    for (uint32_t i = 0; i < nrows; i++) {
+        const uint32_t k = rows[i];
         clv_metrics m;
         clv_metrics_init(&m);
         double tmae, tpct, auc, secs;
@@ -39,7 +90,8 @@ static void json_num(FILE *f, double v)
     else fputs("null", f);
 }
 
-int cli_write_backtest_json(const clv_backtest *bt, int32_t cutoff, int32_t end, const char *path)
+int cli_write_backtest_json(const clv_backtest *bt, const uint32_t *rows, uint32_t nrows, int32_t cutoff,
+                            int32_t end, const char *path)
 {
     char *text = NULL;
     size_t len = 0;
@@ -60,12 +112,13 @@ int cli_write_backtest_json(const clv_backtest *bt, int32_t cutoff, int32_t end,
     fprintf(f, ",\"active\":");
     json_num(f, clv_backtest_actual_active(bt));
     fprintf(f, "},\"models\":[");
-    for (uint32_t k = 0; k < clv_backtest_models(bt); k++) {
+    for (uint32_t ri = 0; ri < nrows; ri++) {
+        const uint32_t k = rows[ri];
         clv_metrics m;
         clv_metrics_init(&m);
         double tmae, tpct, auc, secs;
         if (clv_backtest_scores(bt, k, &m, &tmae, &tpct, &auc, &secs) != CLV_OK) continue;
-        fprintf(f, "%s{\"name\":\"%s\",\"spend\":{", k ? "," : "", clv_backtest_model_name(bt, k));
+        fprintf(f, "%s{\"name\":\"%s\",\"spend\":{", ri ? "," : "", clv_backtest_model_name(bt, k));
         const char *names[] = { "mae", "rmse", "r2", "spearman", "gini_norm", "decile_mape", "total_pct_error" };
         const double vals[] = { m.mae, m.rmse, m.r2, m.spearman, m.gini_norm, m.decile_mape, m.total_pct_error };
         for (int i = 0; i < 7; i++) {

@@ -2,9 +2,10 @@
 # End-to-end test of the clv tool: simulate -> train -> predict -> evaluate,
 # outputs parsed and checked; every usage error exits 2 with a one-line
 # message; runtime failures exit 1; --help works everywhere.
-#   test-clv.sh PATH/TO/clv
+#   test-clv.sh PATH/TO/clv [XGBOOST]   (XGBOOST: 1 when libclv has the xgboost model)
 set -u
 clv=$1
+xgb=${2:-0}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -81,14 +82,18 @@ if grep -q "over 91 days" "$tmp/err"; then ok; else bad "default horizon: $(cat 
 # --- evaluate ----------------------------------------------------------------
 "$clv" evaluate --data "$tmp/log.csv" --cutoff 1997-09-30 --holdout-end 1998-06-30 --json "$tmp/e.json" \
     --quiet >"$tmp/table.txt" || bad "evaluate failed"
-for m in lstm bgnbd_gg paretonbd_gg naive; do
+models="lstm bgnbd_gg paretonbd_gg naive"
+[ "$xgb" = 1 ] && models="$models xgboost"
+for m in $models; do
     if grep -q "^$m " "$tmp/table.txt"; then ok; else bad "evaluate table lacks $m"; fi
 done
-if /usr/bin/env python3 - "$tmp/e.json" <<'PY'
+if [ "$xgb" = 1 ] || ! grep -q "^xgboost " "$tmp/table.txt"; then ok; else bad "xgboost row without XGBoost"; fi
+if /usr/bin/env python3 - "$tmp/e.json" "$xgb" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["cutoff"] == "1997-09-30" and j["holdout_end"] == "1998-06-30" and j["customers"] > 0
-assert [m["name"] for m in j["models"]] == ["lstm", "bgnbd_gg", "paretonbd_gg", "naive"]
+names = ["lstm", "bgnbd_gg", "paretonbd_gg", "naive"] + (["xgboost"] if sys.argv[2] == "1" else [])
+assert [m["name"] for m in j["models"]] == names, [m["name"] for m in j["models"]]
 for m in j["models"]:
     assert set(m["spend"]) == {"mae", "rmse", "r2", "spearman", "gini_norm", "decile_mape", "total_pct_error"}
     assert set(m["transactions"]) == {"mae", "total_pct_error"} and "auc" in m["active"]
@@ -96,6 +101,21 @@ for m in j["models"]:
 print("evaluate models:", len(j["models"]))
 PY
 then ok; else bad "evaluate JSON check"; fi
+
+# --models: rows in the order asked; unknown names are usage errors; xgboost
+# without XGBoost is a runtime failure naming the cause.
+if [ "$xgb" = 1 ]; then
+    "$clv" evaluate --data "$tmp/log.csv" --cutoff 1997-09-30 --holdout-end 1998-06-30 --models xgboost,naive \
+        --json "$tmp/m.json" --quiet >"$tmp/m.txt" || bad "evaluate --models failed"
+    if python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert [m["name"] for m in j["models"]] == ["xgboost", "naive"]' "$tmp/m.json" &&
+        [ "$(grep -cE '^(xgboost|naive|lstm|bgnbd_gg|paretonbd_gg) ' "$tmp/m.txt")" = 2 ]
+    then ok; else bad "evaluate --models xgboost,naive rows"; fi
+else
+    expect 1 "built without XGBoost" -- evaluate --data "$tmp/log.csv" --cutoff 1997-09-30 \
+        --holdout-end 1998-06-30 --models naive,xgboost
+fi
+expect 2 "unknown model 'nope'" -- evaluate --data "$tmp/log.csv" --cutoff 1997-09-30 --holdout-end 1998-06-30 \
+    --models naive,nope
 
 # Columns by name and by index, with other headers and another delimiter.
 printf 'cust;day;value\n1;1997-01-03;10\n1;1997-02-03;12\n2;1997-01-05;7\n2;1997-03-01;9\n' >"$tmp/other.csv"
