@@ -14,7 +14,7 @@ void clv__xgb_options_init(clv__xgb_options *o)
     clv__examples_options_init(&o->examples);
     o->examples.pipeline.max_steps = 1;   /* only static features are used */
     o->examples.pipeline.threads = 2;     /* byte-identical output whatever the count */
-    o->threads = 2;
+    o->threads = 0;
     o->max_rounds = 500;
     o->patience = 30;
     o->max_depth = 5;
@@ -154,7 +154,7 @@ static int set_params(BoosterHandle b, const clv__xgb_options *o, const task *t,
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         XGB_TRY(XGBoosterSetParam(b, fixed[i].k, fixed[i].v), "XGBoosterSetParam");
-    snprintf(buf, sizeof buf, "%u", o->threads ? o->threads : 1);
+    snprintf(buf, sizeof buf, "%u", o->threads);
     XGB_TRY(XGBoosterSetParam(b, "nthread", buf), "XGBoosterSetParam(nthread)");
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
     XGB_TRY(XGBoosterSetParam(b, "seed", buf), "XGBoosterSetParam(seed)");
@@ -406,6 +406,7 @@ int clv__xgb_predict(const clv_txlog *log, int32_t C, uint32_t H, const clv__xgb
     clv__xgb_options o;
     if (opts) o = *opts;
     else clv__xgb_options_init(&o);
+    const uint32_t want_threads = o.threads;
     CLV__CHECK_ARG(o.max_rounds >= 1 && o.max_rounds <= 100000, "xgboost: max_rounds = %u, must be 1 .. 100000",
                    o.max_rounds);
     CLV__CHECK_ARG(o.patience >= 1, "xgboost: patience must be at least 1");
@@ -436,6 +437,10 @@ int clv__xgb_predict(const clv_txlog *log, int32_t C, uint32_t H, const clv__xgb
         praw = clv__malloc((n ? n : 1) * sizeof(float));
         if (!y || !graw || !praw) rc = clv__oom();
     }
+    /* Threads: on small sets XGBoost's per-round synchronisation costs more
+     * than it saves (and spins on a busy machine), so auto is 1 thread below
+     * 50,000 example rows and 2 from there (the library's 2-core budget). */
+    if (rc == CLV_OK && want_threads == 0) o.threads = ex->rows < 50000 ? 1 : 2;
     if (rc == CLV_OK && pcols != cols) rc = clv__error(CLV_ESTATE, "xgboost: %u columns at the cutoff, %u in training", pcols, cols);
     r.windows = ex ? ex->windows : 0;
     r.features = cols;

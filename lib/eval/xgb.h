@@ -12,7 +12,7 @@
 
 typedef struct clv__xgb_options {
     clv__examples_options examples; /* training windows and features */
-    uint32_t threads;          /* XGBoost nthread (default 2; 0 = 1) */
+    uint32_t threads;          /* XGBoost nthread; 0 (default) = auto: 1 below 50,000 example rows, else 2 */
     uint32_t max_rounds;       /* boosting rounds at most (default 500) */
     uint32_t patience;         /* early stopping: rounds without a better validation RMSE (default 30) */
     uint32_t max_depth;        /* default 5 */

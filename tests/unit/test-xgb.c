@@ -17,16 +17,6 @@
 
 enum { NCUST = 1000 };
 
-/* Defaults, with fewer rounds to keep the suite quick. */
-static clv__xgb_options quick(void)
-{
-    clv__xgb_options o;
-    clv__xgb_options_init(&o);
-    o.max_rounds = 80;
-    o.patience = 10;
-    return o;
-}
-
 static int32_t day(const char *s)
 {
     int32_t d;
@@ -69,6 +59,18 @@ static clv_txlog *sim_log(int cut)
     return log;
 }
 
+#ifdef CLV_HAVE_XGBOOST
+
+/* Defaults, with fewer rounds to keep the suite quick. */
+static clv__xgb_options quick(void)
+{
+    clv__xgb_options o;
+    clv__xgb_options_init(&o);
+    o.max_rounds = 80;
+    o.patience = 10;
+    return o;
+}
+
 /* Customers and holdout truth at the cutoff, as the backtest sees them. */
 static clv_dataset *truth(const clv_txlog *log, int32_t C, int32_t E)
 {
@@ -84,7 +86,6 @@ static clv_dataset *truth(const clv_txlog *log, int32_t C, int32_t E)
     return ds;
 }
 
-#ifdef CLV_HAVE_XGBOOST
 
 START_TEST(predictions_are_sane_deterministic_and_honest)
 {
