@@ -195,6 +195,43 @@ START_TEST(available)
 }
 END_TEST
 
+/* A calibration window too short for two training cutoffs: the model
+ * refuses (CLV_ESTATE), and the backtest simply has no xgboost row. */
+START_TEST(short_calibration_drops_the_row)
+{
+    /* Everyone acquired in the first 20 days; calibration of 60 days: h = 30,
+     * cutoffs C - 30 (28 days after the first day: kept) and C - 44 (not). */
+    const int32_t C = day("1997-03-02"), E = day("1997-06-01");
+    clv_sim_options so;
+    clv_sim_options_init(&so);
+    so.customers = 500;
+    so.seed = 5;
+    so.acquisition_days = 20;
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
+    clv_dataset *ds = truth(log, C, E);
+    const uint64_t n = clv_dataset_customers(ds);
+    float *sp = calloc(n, sizeof *sp);
+    const clv__xgb_options o = quick();
+    ck_assert_int_eq(clv__xgb_predict(log, C, (uint32_t)(E - C), &o, n, sp, NULL, NULL, NULL), CLV_ESTATE);
+    ck_assert_ptr_nonnull(strstr(clv_last_error(), "need 2"));
+    clv_forecast_options fo;
+    clv_forecast_options_init(&fo);
+    fo.epochs = 1;
+    fo.samples = 4;
+    clv_backtest *bt;
+    int brc = clv_backtest_run(log, C, E, &fo, NULL, NULL, &bt);
+    ck_assert_msg(brc == CLV_OK, "backtest: %s", clv_last_error());
+    ck_assert_uint_eq(clv_backtest_models(bt), 4);
+    for (uint32_t k = 0; k < 4; k++) ck_assert_str_ne(clv_backtest_model_name(bt, k), "xgboost");
+    clv_backtest_free(bt);
+    free(sp);
+    clv_dataset_free(ds);
+    clv_txlog_free(log);
+}
+END_TEST
+
 #else
 
 START_TEST(available)
@@ -237,6 +274,7 @@ int main(void)
 #ifdef CLV_HAVE_XGBOOST
     tcase_add_test(tc, predictions_are_sane_deterministic_and_honest);
     tcase_add_test(tc, plain_trees_rank);
+    tcase_add_test(tc, short_calibration_drops_the_row);
 #endif
     suite_add_tcase(s, tc);
     return clv_test_run(s);
