@@ -174,7 +174,8 @@ static int set_params(BoosterHandle b, const clv__xgb_options *o, const task *t,
     snprintf(buf, sizeof buf, "%.17g", base_score);
     XGB_TRY(XGBoosterSetParam(b, "base_score", buf), "XGBoosterSetParam(base_score)");
     XGB_TRY(XGBoosterSetParam(b, "eval_metric", t->metric), "XGBoosterSetParam(eval_metric)");
-    if (strcmp(t->metric, "rmse") != 0) XGB_TRY(XGBoosterSetParam(b, "eval_metric", "rmse"), "XGBoosterSetParam(eval_metric)");
+    if (strcmp(t->metric, "rmse") != 0)
+        XGB_TRY(XGBoosterSetParam(b, "eval_metric", "rmse"), "XGBoosterSetParam(eval_metric)");
 done:
     return rc;
 }
@@ -246,7 +247,8 @@ static int fit_predict(DMatrixHandle dall, DMatrixHandle dpred, double base, con
     XGB_TRY(XGBoosterCreate(&dall, 1, &b), "XGBoosterCreate");
     rc = set_params(b, o, t, base);
     if (rc != CLV_OK) goto done;
-    for (uint32_t it = 0; it < rounds; it++) XGB_TRY(XGBoosterUpdateOneIter(b, (int)it, dall), "XGBoosterUpdateOneIter");
+    for (uint32_t it = 0; it < rounds; it++)
+        XGB_TRY(XGBoosterUpdateOneIter(b, (int)it, dall), "XGBoosterUpdateOneIter");
     bst_ulong len = 0;
     const float *pred = NULL;
     XGB_TRY(XGBoosterPredict(b, dpred, 0, 0, 0, &len, &pred), "XGBoosterPredict");
@@ -441,7 +443,8 @@ int clv__xgb_predict(const clv_txlog *log, int32_t C, uint32_t H, const clv__xgb
      * than it saves (and spins on a busy machine), so auto is 1 thread below
      * 50,000 example rows and 2 from there (the library's 2-core budget). */
     if (rc == CLV_OK && want_threads == 0) o.threads = ex->rows < 50000 ? 1 : 2;
-    if (rc == CLV_OK && pcols != cols) rc = clv__error(CLV_ESTATE, "xgboost: %u columns at the cutoff, %u in training", pcols, cols);
+    if (rc == CLV_OK && pcols != cols)
+        rc = clv__error(CLV_ESTATE, "xgboost: %u columns at the cutoff, %u in training", pcols, cols);
     r.windows = ex ? ex->windows : 0;
     r.features = cols;
     r.train_rows = ex ? ex->train_rows : 0;
@@ -490,7 +493,8 @@ int clv__xgb_predict(const clv_txlog *log, int32_t C, uint32_t H, const clv__xgb
         const task po = { "count:poisson", "poisson-nloglik", 0, 1 };
         rc = run_task(&fr, m, cols, ex, y, offset ? graw : NULL, &o, &po, &r.tx_rounds, &lpo, &r.valid_rmse_tx);
         if (rc == CLV_OK)
-            rc = refit(&fr, m, cols, ex, y, offset ? graw : NULL, pm, offset ? praw : NULL, n, &o, &po, r.tx_rounds, tx);
+            rc = refit(&fr, m, cols, ex, y, offset ? graw : NULL, pm, offset ? praw : NULL, n, &o, &po,
+                       r.tx_rounds, tx);
     }
     /* Any purchase: a logistic classifier on the window's 0/1 (windows are
      * shorter than H: a ranking score more than a calibrated probability). */
