@@ -64,5 +64,6 @@ int cmd_simulate(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

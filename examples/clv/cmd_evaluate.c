@@ -1,6 +1,7 @@
 /* clv evaluate: the honest backtest of ../shared/PROTOCOL.md, and clv demo,
  * the same on built-in synthetic data. */
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +31,10 @@ static const char evaluate_usage[] =
     "  --seed S             seed of the sequence model (default 1)\n"
     "  --quiet              no progress on stderr\n";
 
-static int run(clv_txlog *log, int32_t cutoff, int32_t end, uint64_t seed, const char *json, const char *title,
-               const char *models)
+/* Run the backtest and print the rows `models` selects (NULL: all); on
+ * success *out holds it and rows/nrows the selection, for the caller. */
+static int run(clv_txlog *log, int32_t cutoff, int32_t end, uint64_t seed, const char *title, const char *models,
+               clv_backtest **out, uint32_t *rows, uint32_t *nrows)
 {
     clv_forecast_options fo;
     clv_forecast_options_init(&fo);
@@ -40,12 +43,14 @@ static int run(clv_txlog *log, int32_t cutoff, int32_t end, uint64_t seed, const
     int rc = clv_backtest_run(log, cutoff, end, &fo, cli_progress, NULL, &bt);
     cli_progress_done();
     if (rc != CLV_OK) return cli_lib_fail("backtest", rc);
-    uint32_t rows[16], nrows = 0;
-    int out = cli_backtest_rows(bt, models, rows, &nrows);
-    if (out == CLI_OK) out = cli_print_backtest(bt, rows, nrows, cutoff, end, title);
-    if (out == CLI_OK && json) out = cli_write_backtest_json(bt, rows, nrows, cutoff, end, json);
-    clv_backtest_free(bt);
-    return out;
+    int res = cli_backtest_rows(bt, models, rows, nrows);
+    if (res == CLI_OK) res = cli_print_backtest(bt, rows, *nrows, cutoff, end, title);
+    if (res != CLI_OK) {
+        clv_backtest_free(bt);
+        return res;
+    }
+    *out = bt;
+    return CLI_OK;
 }
 
 int cmd_evaluate(int argc, char **argv)
@@ -96,39 +101,115 @@ int cmd_evaluate(int argc, char **argv)
     if (rc != CLI_OK) return rc;
     char title[600];
     snprintf(title, sizeof title, "clv evaluate: %s", d.path);
-    rc = run(log, cutoff, end, seed, json, title, models);
+    clv_backtest *bt = NULL;
+    uint32_t rows[16], nrows = 0;
+    rc = run(log, cutoff, end, seed, title, models, &bt, rows, &nrows);
+    if (rc == CLI_OK && json) rc = cli_write_backtest_json(bt, rows, nrows, cutoff, end, json);
+    clv_backtest_free(bt);
     clv_txlog_free(log);
     return rc;
 }
 
 static const char demo_usage[] =
-    "usage: clv demo [--customers N] [--seed S] [--json FILE] [--quiet]\n"
+    "usage: clv demo [--customers N] [--seed S] [--scenario NAME] [--json FILE] [--quiet]\n"
     "\n"
     "Generate the built-in synthetic transaction log (a BG/NBD purchase process\n"
     "with Gamma-Gamma spend and seasonality, see docs/simulator.md), then run the\n"
     "same honest backtest as 'clv evaluate': calibration 1997-01-01 .. 1997-09-30,\n"
-    "holdout to 1998-06-30. Also prints the oracle: the generator's true expected\n"
-    "holdout spend per customer.\n"
+    "holdout to 1998-06-30. Also scores the oracle, the generator's true expected\n"
+    "holdout spend per customer, and each model's gap to it.\n"
     "\n"
-    "  --customers N   synthetic customers (default 5000)\n"
-    "  --seed S        generator and model seed (default 1)\n"
-    "  --json FILE     also write the results as JSON\n"
-    "  --quiet         no progress on stderr\n";
+    "  --customers N    synthetic customers (default 5000)\n"
+    "  --seed S         generator and model seed (default 1)\n"
+    "  --scenario NAME  generator setting: base (default), seasonal (strong weekly\n"
+    "                   and yearly seasonality), churn (half the customers drop\n"
+    "                   out after each purchase, on average), frequent (purchase\n"
+    "                   rates four times higher)\n"
+    "  --json FILE      also write the results as JSON\n"
+    "  --quiet          no progress on stderr\n";
+
+/* The generator settings of --scenario; base is the simulator's defaults. */
+static int apply_scenario(const char *name, clv_sim_options *so)
+{
+    if (strcmp(name, "base") == 0) return 0;
+    if (strcmp(name, "seasonal") == 0) {
+        so->weekly_amplitude = 0.6;
+        so->yearly_amplitude = 0.9;
+        return 0;
+    }
+    if (strcmp(name, "churn") == 0) {   /* mean dropout a / (a + b) = 0.5 (default 0.25) */
+        so->a = 1.5;
+        so->b = 1.5;
+        return 0;
+    }
+    if (strcmp(name, "frequent") == 0) {   /* mean weekly rate r / alpha = 0.22 (default 0.055) */
+        so->alpha = so->alpha / 4.0;
+        return 0;
+    }
+    return -1;
+}
+
+/* The oracle row and every model's gap to it. The generator's latent truth
+ * lines up with the backtest's customers when all were acquired by the
+ * cutoff (customer i has id i+1 and the log lists them in id order). */
+static int print_oracle(const clv_backtest *bt, const uint32_t *rows, uint32_t nrows, const clv_sim_options *so,
+                        int32_t cutoff, int32_t end)
+{
+    const uint64_t n = clv_backtest_customers(bt);
+    if (n != so->customers) {
+        printf("oracle: not scored (%llu of %llu customers bought by the cutoff)\n", (unsigned long long)n,
+               (unsigned long long)so->customers);
+        return CLI_OK;
+    }
+    float *spend = calloc(n, sizeof *spend), *tx = calloc(n, sizeof *tx);
+    if (!spend || !tx) {
+        free(spend);
+        free(tx);
+        return cli_fail("out of memory");
+    }
+    int rc = clv_simulate_truth(so, cutoff, end, tx, spend, NULL);
+    clv_metrics o;
+    clv_metrics_init(&o);
+    if (rc == CLV_OK) rc = clv_metrics_compute(n, spend, clv_backtest_actual_spend_per_customer(bt), &o);
+    double tx_total = 0;
+    for (uint64_t i = 0; i < n; i++) tx_total += tx[i];
+    free(spend);
+    free(tx);
+    if (rc != CLV_OK) return cli_lib_fail("scoring the oracle", rc);
+    const double act_tx = clv_backtest_actual_transactions(bt);
+    printf("%-13s %8.2f %8.2f %7.3f %8.3f %7.3f %7.3f %+8.1f %7s %+8.1f %6s %8s\n", "oracle", o.mae, o.rmse, o.r2,
+           o.spearman, o.gini_norm, o.decile_mape, o.total_pct_error, "-",
+           act_tx > 0 ? 100.0 * (tx_total - act_tx) / act_tx : 0.0, "-", "-");
+    printf("\ngap to the oracle   RMSE    Spearman    Gini    dMAPE   |spend%%|\n");
+    for (uint32_t j = 0; j < nrows; j++) {
+        const uint32_t k = rows[j];
+        clv_metrics m;
+        clv_metrics_init(&m);
+        rc = clv_backtest_scores(bt, k, &m, NULL, NULL, NULL, NULL);
+        if (rc != CLV_OK) return cli_lib_fail("scores", rc);
+        printf("%-13s %+10.2f %+10.3f %+8.3f %+8.3f %+9.1f\n", clv_backtest_model_name(bt, k), m.rmse - o.rmse,
+               m.spearman - o.spearman, m.gini_norm - o.gini_norm, m.decile_mape - o.decile_mape,
+               fabs(m.total_pct_error) - fabs(o.total_pct_error));
+    }
+    return CLI_OK;
+}
 
 int cmd_demo(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "customers", required_argument, 0, 'n' }, { "seed", required_argument, 0, 's' },
         { "json", required_argument, 0, 'j' },      { "quiet", no_argument, 0, 'q' },
-        { "help", no_argument, 0, 'h' },            { 0, 0, 0, 0 },
+        { "scenario", required_argument, 0, 'S' },  { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
     };
     uint64_t n = 5000, seed = 1;
-    const char *json = NULL;
+    const char *json = NULL, *scenario = "base";
     int c;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'n': if (cli_parse_u64("--customers", optarg, 10, 10000000, &n)) return CLI_USAGE; break;
         case 's': if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &seed)) return CLI_USAGE; break;
+        case 'S': scenario = optarg; break;
         case 'j': json = optarg; break;
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(demo_usage, stdout); return CLI_OK;
@@ -141,6 +222,8 @@ int cmd_demo(int argc, char **argv)
     clv_sim_options_init(&so);
     so.customers = n;
     so.seed = seed;
+    if (apply_scenario(scenario, &so) != 0)
+        return cli_usage_error("unknown --scenario '%s' (base, seasonal, churn or frequent)", scenario);
     int32_t cutoff, end;
     if (clv_date_parse("1997-09-30", &cutoff) != CLV_OK || clv_date_parse("1998-06-30", &end) != CLV_OK)
         return cli_fail("date parsing is broken");
@@ -151,20 +234,15 @@ int cmd_demo(int argc, char **argv)
         clv_txlog_free(log);
         return cli_lib_fail("simulating", rc);
     }
-    char title[200];
-    snprintf(title, sizeof title, "clv demo: %llu synthetic customers (seed %llu)", (unsigned long long)n,
-             (unsigned long long)seed);
-    int out = run(log, cutoff, end, seed, json, title, NULL);
-    if (out == CLI_OK) {
-        /* The oracle: the generator's own expectation, against the same truth. */
-        float *truth = calloc(n, sizeof *truth);
-        double tot = 0;
-        if (truth && clv_simulate_truth(&so, cutoff, end, NULL, truth, NULL) == CLV_OK) {
-            for (uint64_t i = 0; i < n; i++) tot += truth[i];
-            printf("%-13s expected holdout spend from the generator's latent truth: $%.2f\n", "oracle", tot);
-        }
-        free(truth);
-    }
+    char title[300];
+    snprintf(title, sizeof title, "clv demo: %llu synthetic customers (scenario %s, seed %llu)", (unsigned long long)n,
+             scenario, (unsigned long long)seed);
+    clv_backtest *bt = NULL;
+    uint32_t rows[16], nrows = 0;
+    int out = run(log, cutoff, end, seed, title, NULL, &bt, rows, &nrows);
+    if (out == CLI_OK) out = print_oracle(bt, rows, nrows, &so, cutoff, end);
+    if (out == CLI_OK && json) out = cli_write_backtest_json(bt, rows, nrows, cutoff, end, json);
+    clv_backtest_free(bt);
     clv_txlog_free(log);
     return out;
 }

@@ -8,7 +8,7 @@ static const char usage[] =
     "usage: clv train --data FILE --cutoff DATE --horizon DAYS --out MODEL\n"
     "                 [--period week] [--model lstm|gru] [--loss default]\n"
     "                 [--hidden H] [--layers L] [--epochs E] [--batch B] [--lr X]\n"
-    "                 [--seed S] [--samples N] [--customer-col C] [--date-col C]\n"
+    "                 [--seed S] [--samples N] [--ensemble K] [--customer-col C] [--date-col C]\n"
     "                 [--amount-col C] [--lenient] [--quiet]\n"
     "\n"
     "Learn from the log up to --cutoff only (nothing later is read) to predict\n"
@@ -22,6 +22,7 @@ static const char usage[] =
     "                     transactions plus squared error of log spend (fixed)\n"
     "  --hidden H (32), --layers L (1), --epochs E (auto), --batch B (128), --lr X (0.003)\n"
     "  --samples N        Monte Carlo paths per customer at prediction (32)\n"
+    "  --ensemble K       networks trained with seeds S, S+1, ... and averaged (3)\n"
     "  --seed S           initialisation, shuffling and sampling seed (1)\n";
 
 int cmd_train(int argc, char **argv)
@@ -34,6 +35,7 @@ int cmd_train(int argc, char **argv)
         { "layers", required_argument, 0, 'y' },       { "epochs", required_argument, 0, 'e' },
         { "batch", required_argument, 0, 'b' },        { "lr", required_argument, 0, 'r' },
         { "seed", required_argument, 0, 's' },         { "samples", required_argument, 0, 'S' },
+        { "ensemble", required_argument, 0, 'E' },
         { "customer-col", required_argument, 0, 'C' }, { "date-col", required_argument, 0, 'D' },
         { "amount-col", required_argument, 0, 'A' },   { "lenient", no_argument, 0, 'l' },
         { "quiet", no_argument, 0, 'q' },              { "help", no_argument, 0, 'h' },
@@ -77,6 +79,7 @@ int cmd_train(int argc, char **argv)
             break;
         case 's': if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &fo.seed)) return CLI_USAGE; break;
         case 'S': if (cli_parse_u32("--samples", optarg, 1, 100000, &fo.samples)) return CLI_USAGE; break;
+        case 'E': if (cli_parse_u32("--ensemble", optarg, 1, 16, &fo.ensemble)) return CLI_USAGE; break;
         case 'C': d.customer_col = optarg; break;
         case 'D': d.date_col = optarg; break;
         case 'A': d.amount_col = optarg; break;

@@ -19,6 +19,7 @@ static const char usage[] =
     "  predict    per-customer spend, transactions, P(active) and stage\n"
     "  evaluate   honest backtest: the sequence model against BG/NBD, Pareto/NBD\n"
     "             (with Gamma-Gamma spend) and a naive baseline\n"
+    "  explain    why one customer's prediction is what it is (attributions)\n"
     "  version    print the library version\n"
     "\n"
     "'clv COMMAND --help' describes each command. Exit status: 0 success,\n"
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
     if (clv_blas_set_num_threads(1) != CLV_OK) return cli_fail("cannot set BLAS threads");
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         { "demo", cmd_demo },       { "simulate", cmd_simulate }, { "train", cmd_train },
-        { "predict", cmd_predict }, { "evaluate", cmd_evaluate },
+        { "predict", cmd_predict }, { "evaluate", cmd_evaluate }, { "explain", cmd_explain },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(cmd, cmds[i].name)) {

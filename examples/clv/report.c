@@ -81,6 +81,13 @@ int cli_print_backtest(const clv_backtest *bt, const uint32_t *rows, uint32_t nr
         else printf("%6s", "-");
         printf(" %8.1f\n", secs);
     }
+    for (uint32_t j = 0; j < nrows; j++) {
+        const uint32_t k = rows[j];
+        double cov;
+        if (clv_backtest_interval_coverage(bt, k, &cov) == CLV_OK && isfinite(cov))
+            printf("%-13s 80%% spend interval holds the actual spend for %.1f%% of customers\n",
+                   clv_backtest_model_name(bt, k), 100.0 * cov);
+    }
     return CLI_OK;
 }
 
@@ -131,6 +138,10 @@ int cli_write_backtest_json(const clv_backtest *bt, const uint32_t *rows, uint32
         json_num(f, tpct);
         fprintf(f, "},\"active\":{\"auc\":");
         json_num(f, auc);
+        double cov = NAN;
+        if (clv_backtest_interval_coverage(bt, k, &cov) != CLV_OK) cov = NAN;
+        fprintf(f, "},\"interval80\":{\"coverage\":");
+        json_num(f, cov);
         fprintf(f, "},\"fit_seconds\":");
         json_num(f, secs);
         fprintf(f, "}");

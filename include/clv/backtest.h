@@ -96,6 +96,13 @@ CLV_API CLV_NODISCARD int clv_backtest_scores(const clv_backtest *bt, uint32_t m
 /** Per-customer predictions of one model ([N], borrowed until clv_backtest_free()). */
 CLV_API const float *clv_backtest_pred_spend(const clv_backtest *bt, uint32_t model);
 CLV_API const float *clv_backtest_pred_transactions(const clv_backtest *bt, uint32_t model);
+/**
+ * Empirical coverage of a model's 80% spend interval (clv_prediction_spend_p10
+ * .. _p90): the share of customers whose actual holdout spend lies inside it,
+ * ends included. NAN for models without intervals (the classic baselines).
+ * @return CLV_OK, CLV_EINVAL (NULL, model out of range).
+ */
+CLV_API CLV_NODISCARD int clv_backtest_interval_coverage(const clv_backtest *bt, uint32_t model, double *coverage);
 /** The actual holdout spend per customer ([N]). */
 CLV_API const float *clv_backtest_actual_spend_per_customer(const clv_backtest *bt);
 

@@ -7,17 +7,24 @@
  * Model (in the style of Valendin et al. 2022, "Customer base analysis with
  * recurrent neural networks"): each customer's history is a weekly sequence
  * from the first purchase to the cutoff. At every week the network reads
- * causal inputs (that week's transactions and spend, running totals, weeks
- * since the last purchase, customer age, first purchase amount, and the
- * week of year when the data spans two years or more, so that season can be
- * told apart from customer age) and predicts the distribution of next week's transactions (classes
- * 0, 1, 2, 3+) and the log spend of a purchasing week. Training uses every
- * week of the calibration window as an example, so nothing after the cutoff
- * is ever read. A prediction rolls the network forward week by week over the
- * horizon, sampling transactions and spend along `samples` Monte Carlo paths
- * per customer (seeded): the means give expected transactions and spend, the
- * share of paths with a purchase gives P(active), and the path quantiles
- * give prediction intervals.
+ * causal inputs (that week's transactions and spend, running totals, mean
+ * spend per transaction so far, weeks since the last purchase, customer age,
+ * first purchase amount, the week of year when the data spans two years or
+ * more so that season can be told apart from customer age, and the
+ * posteriors of BG/NBD and Gamma-Gamma fitted on the same calibration data:
+ * P(active), the posterior purchase rate and the shrunken mean value) and
+ * predicts the distribution of next week's transactions (classes 0, 1, 2,
+ * 3+) and the log spend of a purchasing week. The classic models also
+ * enter as offsets of those outputs (see docs/accuracy.md), so the network
+ * learns corrections to them. Training uses every week of the calibration
+ * window as an example, so nothing after the cutoff is ever read; with
+ * epochs = 0 an early-stopping run holds out the last `valid_weeks` weeks to
+ * choose the number of passes, then the model is trained on every week. A
+ * prediction rolls the network forward week by week over the horizon along
+ * `samples` Monte Carlo paths per customer (seeded): expected transactions
+ * and spend add up each week's conditional expectation along the paths,
+ * P(active) comes from the path without purchases (exact, no sampling), and
+ * the quantiles of the sampled path totals give prediction intervals.
  *
  * Threading: fit is single-writer; predict takes a const forecaster and may
  * run concurrently from several threads.
@@ -39,7 +46,7 @@ typedef struct clv_forecast_options {
     int32_t cell;            /**< CLV_CELL_LSTM (default) or CLV_CELL_GRU */
     uint32_t hidden_size;    /**< default 32 */
     uint32_t num_layers;     /**< default 1 */
-    uint32_t epochs;         /**< passes over the data; 0 (default) = auto: ~2400 optimizer steps, 4..30 passes */
+    uint32_t epochs;         /**< passes over the data; 0 (default) = auto: early stopping on the temporal split */
     uint32_t batch_size;     /**< sequences per step (default 128) */
     float lr;                /**< Adam learning rate (default 3e-3) */
     float weight_decay;      /**< AdamW decoupled decay (default 1e-4) */
@@ -47,6 +54,9 @@ typedef struct clv_forecast_options {
     uint32_t samples;        /**< Monte Carlo paths per customer (default 32) */
     uint32_t horizon_days;   /**< default horizon of predictions (default 273 = 39 weeks) */
     uint64_t seed;           /**< initialisation, shuffling and sampling (default 1) */
+    uint32_t valid_weeks;    /**< auto epochs: weeks before the cutoff held out for early stopping (default 4; 0 = none) */
+    uint32_t max_epochs;     /**< auto epochs: most passes of the early-stopping run (default 60) */
+    uint32_t ensemble;       /**< networks trained with seeds seed, seed+1, ... and averaged (default 3; 1..16) */
 } clv_forecast_options;
 
 /** Progress of fit, passed to the callback after every epoch. */
@@ -55,6 +65,7 @@ typedef struct clv_fit_progress {
     uint32_t epoch, epochs;
     double train_loss;       /**< mean loss per training week this epoch */
     double elapsed_seconds, eta_seconds;
+    double valid_loss;       /**< mean loss per held-out week (early-stopping run), NAN otherwise */
 } clv_fit_progress;
 
 /** Return non-zero to stop fitting (fit then returns CLV_ECANCELED). */
@@ -115,6 +126,37 @@ CLV_API const float *clv_prediction_spend_p90(const clv_prediction *p);
 /** Lifecycle stage at at_day (clv_stage). */
 CLV_API const int32_t *clv_prediction_stages(const clv_prediction *p);
 CLV_API const char *clv_prediction_customer_id(const clv_prediction *p, uint64_t i);
+
+/* ------------------------------------------------------------------ */
+/** @name Explanations: why a customer scores high */
+
+typedef struct clv_explanation clv_explanation;
+
+/**
+ * Attribute one customer's predicted spend to its weekly inputs with
+ * integrated gradients: the explained quantity is the expected spend of the
+ * first week after `at_day` (where every roll-out path starts; the later
+ * weeks go through sampled purchases), averaged over the ensemble; the
+ * baseline is the average training week (all normalised inputs 0). The
+ * attributions add up to value - baseline (up to a small quadrature error).
+ * Inputs are those of the forecaster (docs/accuracy.md), named by
+ * clv_explanation_input_name(); the last week is the week of `at_day`.
+ * @return CLV_OK, CLV_ESTATE (not fitted), CLV_EINVAL (NULL, or the customer
+ *         has no purchase on or before at_day: the message names it), CLV_ENOMEM.
+ */
+CLV_API CLV_NODISCARD int clv_forecaster_explain(const clv_forecaster *f, const clv_txlog *log, int32_t at_day,
+                                                 const char *customer_id, clv_explanation **out);
+CLV_API void clv_explanation_free(clv_explanation *e);
+/** Number of inputs per week (12) and weeks of history explained. */
+CLV_API uint32_t clv_explanation_inputs(const clv_explanation *e);
+CLV_API uint32_t clv_explanation_weeks(const clv_explanation *e);
+/** Input k's name ("transactions", "log_bgnbd_rate", ...; static string), NULL out of range. */
+CLV_API const char *clv_explanation_input_name(const clv_explanation *e, uint32_t k);
+/** [weeks][inputs] attributions in dollars of first-week expected spend, oldest week first. */
+CLV_API const float *clv_explanation_attributions(const clv_explanation *e);
+/** The explained prediction and the baseline's. */
+CLV_API double clv_explanation_value(const clv_explanation *e);
+CLV_API double clv_explanation_baseline(const clv_explanation *e);
 
 CLV_END_DECLS
 

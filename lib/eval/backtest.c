@@ -11,6 +11,7 @@
 typedef struct model_result {
     const char *name;
     float *spend, *tx, *score;
+    float *lo, *hi;   /* 80% spend interval, models that give one */
     clv_metrics m;
     double tx_mae, tx_pct, auc, seconds;
 } model_result;
@@ -30,6 +31,8 @@ CLV_API void clv_backtest_free(clv_backtest *bt)
         clv__free(bt->r[k].spend);
         clv__free(bt->r[k].tx);
         clv__free(bt->r[k].score);
+        clv__free(bt->r[k].lo);
+        clv__free(bt->r[k].hi);
     }
     clv__free(bt->y_spend);
     clv__free(bt->y_tx);
@@ -66,6 +69,13 @@ static int run_forecaster(clv_backtest *bt, model_result *r, const clv_txlog *lo
         memcpy(r->spend, clv_prediction_spend(p), bt->n * sizeof(float));
         memcpy(r->tx, clv_prediction_transactions(p), bt->n * sizeof(float));
         memcpy(r->score, clv_prediction_p_active(p), bt->n * sizeof(float));
+        r->lo = floats(bt->n);
+        r->hi = floats(bt->n);
+        if (!r->lo || !r->hi) rc = clv__oom();
+    }
+    if (rc == CLV_OK) {
+        memcpy(r->lo, clv_prediction_spend_p10(p), bt->n * sizeof(float));
+        memcpy(r->hi, clv_prediction_spend_p90(p), bt->n * sizeof(float));
     }
     clv_prediction_free(p);
     clv_forecaster_free(f);
@@ -270,4 +280,18 @@ CLV_API const float *clv_backtest_pred_transactions(const clv_backtest *bt, uint
 CLV_API const float *clv_backtest_actual_spend_per_customer(const clv_backtest *bt)
 {
     return bt ? bt->y_spend : NULL;
+}
+
+CLV_API int clv_backtest_interval_coverage(const clv_backtest *bt, uint32_t model, double *coverage)
+{
+    CLV__CHECK_ARG(bt != NULL && coverage != NULL, "clv_backtest_interval_coverage: NULL argument");
+    CLV__CHECK_ARG(model < clv_backtest_models(bt), "clv_backtest_interval_coverage: model %u, expected 0..%u", model,
+                   clv_backtest_models(bt) - 1);
+    const model_result *r = &bt->r[model];
+    *coverage = NAN;
+    if (!r->lo || !r->hi || bt->n == 0) return CLV_OK;
+    uint64_t inside = 0;
+    for (uint64_t i = 0; i < bt->n; i++) inside += bt->y_spend[i] >= r->lo[i] && bt->y_spend[i] <= r->hi[i];
+    *coverage = (double)inside / (double)bt->n;
+    return CLV_OK;
 }

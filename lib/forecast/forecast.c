@@ -28,6 +28,9 @@ CLV_API void clv_forecast_options_init(clv_forecast_options *o)
     o->samples = 32;
     o->horizon_days = 273;
     o->seed = 1;
+    o->valid_weeks = 4;
+    o->max_epochs = 60;
+    o->ensemble = 3;
 }
 
 static int validate(const clv_forecast_options *o)
@@ -43,6 +46,9 @@ static int validate(const clv_forecast_options *o)
     CLV__CHECK_ARG(o->max_steps >= 2 && o->max_steps <= 10000, "%s: max_steps = %u, expected 2..10000", fn, o->max_steps);
     CLV__CHECK_ARG(o->samples >= 1 && o->samples <= 100000, "%s: samples = %u, expected 1..100000", fn, o->samples);
     CLV__CHECK_ARG(o->horizon_days >= 1 && o->horizon_days <= 36500, "%s: horizon_days = %u, expected 1..36500", fn, o->horizon_days);
+    CLV__CHECK_ARG(o->valid_weeks <= 1000, "%s: valid_weeks = %u, expected 0..1000", fn, o->valid_weeks);
+    CLV__CHECK_ARG(o->max_epochs >= 1 && o->max_epochs <= 10000, "%s: max_epochs = %u, expected 1..10000", fn, o->max_epochs);
+    CLV__CHECK_ARG(o->ensemble >= 1 && o->ensemble <= CLV__MAX_ENSEMBLE, "%s: ensemble = %u, expected 1..%d", fn, o->ensemble, CLV__MAX_ENSEMBLE);
     return CLV_OK;
 }
 
@@ -69,7 +75,7 @@ CLV_API void clv_forecaster_free(clv_forecaster *f)
 {
     if (!f) return;
     clv_pipeline_free(f->pipe);
-    clv_model_free(f->model);
+    for (int k = 0; k < CLV__MAX_ENSEMBLE; k++) clv_model_free(f->members[k]);
     clv__free(f);
 }
 
@@ -103,7 +109,7 @@ typedef struct seqdata {
     int32_t *len;
     int8_t *cls;      /* [n][T] next week's transaction class, -1 = no target */
     float *val;       /* [n][T] next week's log1p(spend per transaction), NAN = none */
-    float *cum, *since, *age, *first;   /* carried into the roll-out */
+    float *cum, *cum_spend, *since, *age, *first;   /* carried into the roll-out */
     uint64_t *idh;    /* hash of each customer's id: seeds its Monte Carlo paths */
 } seqdata;
 
@@ -114,6 +120,7 @@ static void seqdata_free(seqdata *s)
     clv__free(s->cls);
     clv__free(s->val);
     clv__free(s->cum);
+    clv__free(s->cum_spend);
     clv__free(s->since);
     clv__free(s->age);
     clv__free(s->first);
@@ -136,7 +143,7 @@ static float lg(double v) { return (float)log1p(v > 0 ? v : 0); }
 
 /* Weekly inputs (and next-week targets) from a dataset built by the
  * forecaster's own pipeline (weekly, raw values, no normalisation). */
-static int build_inputs(const clv_dataset *ds, int with_targets, int use_season, seqdata *sd)
+static int build_inputs(const clv_forecaster *f, const clv_dataset *ds, int with_targets, seqdata *sd)
 {
     memset(sd, 0, sizeof *sd);
     const uint64_t n = ds->n;
@@ -149,11 +156,12 @@ static int build_inputs(const clv_dataset *ds, int with_targets, int use_season,
     sd->cls = clv__calloc(m * T, 1);
     sd->val = clv__calloc(m * T, sizeof(float));
     sd->cum = clv__calloc(m, sizeof(float));
+    sd->cum_spend = clv__calloc(m, sizeof(float));
     sd->since = clv__calloc(m, sizeof(float));
     sd->age = clv__calloc(m, sizeof(float));
     sd->first = clv__calloc(m, sizeof(float));
     sd->idh = clv__calloc(m, sizeof(uint64_t));
-    if (!sd->x || !sd->len || !sd->cls || !sd->val || !sd->cum || !sd->since || !sd->age || !sd->first || !sd->idh) {
+    if (!sd->x || !sd->len || !sd->cls || !sd->val || !sd->cum || !sd->cum_spend || !sd->since || !sd->age || !sd->first || !sd->idh) {
         seqdata_free(sd);
         return clv__oom();
     }
@@ -165,8 +173,11 @@ static int build_inputs(const clv_dataset *ds, int with_targets, int use_season,
         const float first = lg(ds->stat[i * S + CLV__F_FIRST_AMOUNT]);
         /* Transactions after each step, to give lifetime running totals even
          * when the window truncates the history. */
-        double after = 0;
-        for (int32_t t = 0; t < L; t++) after += seq[t * F + CLV__S_TX];
+        double after = 0, spend_after = 0;
+        for (int32_t t = 0; t < L; t++) {
+            after += seq[t * F + CLV__S_TX];
+            spend_after += seq[t * F + CLV__S_SPEND];
+        }
         double since = 0;
         sd->len[i] = L;
         const char *id = ds->ids + ds->id_off[i];
@@ -174,7 +185,8 @@ static int build_inputs(const clv_dataset *ds, int with_targets, int use_season,
         for (int32_t t = 0; t < L; t++) {
             const double tx = seq[t * F + CLV__S_TX], spend = seq[t * F + CLV__S_SPEND];
             after -= tx;
-            const double cum = total_tx - after;
+            spend_after -= spend;
+            const double cum = total_tx - after, cum_spend = ds->cal_spend[i] - spend_after;
             since = tx > 0 ? 0 : since + 1;
             float *x = sd->x + ((size_t)i * T + t) * CLV__IN_COUNT;
             x[CLV__IN_TX] = (float)tx;
@@ -182,8 +194,10 @@ static int build_inputs(const clv_dataset *ds, int with_targets, int use_season,
             x[CLV__IN_CUM_TX] = lg(cum);
             x[CLV__IN_SINCE_LAST] = lg(since);
             x[CLV__IN_AGE] = lg(age_weeks - (L - 1 - t));
-            if (use_season) season(ds->cutoff - 7 * (L - 1 - t), &x[CLV__IN_SEASON_SIN], &x[CLV__IN_SEASON_COS]);
+            if (f->use_season) season(ds->cutoff - 7 * (L - 1 - t), &x[CLV__IN_SEASON_SIN], &x[CLV__IN_SEASON_COS]);
             x[CLV__IN_FIRST] = first;
+            x[CLV__IN_AVG_VALUE] = lg(cum > 0 ? cum_spend / cum : 0);
+            clv__prior_inputs(f, cum, cum_spend, ds->stat[i * S + CLV__F_FIRST_AMOUNT], since, age_weeks - (L - 1 - t), x);
             size_t r = (size_t)i * T + t;
             sd->cls[r] = -1;
             sd->val[r] = NAN;
@@ -194,6 +208,7 @@ static int build_inputs(const clv_dataset *ds, int with_targets, int use_season,
             }
             if (t == L - 1) {
                 sd->cum[i] = (float)cum;
+                sd->cum_spend[i] = (float)cum_spend;
                 sd->since[i] = (float)since;
                 sd->age[i] = (float)(age_weeks);
                 sd->first[i] = first;
@@ -223,6 +238,22 @@ static void fit_scalers(clv_forecaster *f, const seqdata *sd, const uint64_t *or
     }
 }
 
+/* The largest customer age and weeks since the last purchase seen in
+ * training (raw, in weeks): the roll-out holds those inputs there instead of
+ * extrapolating the network beyond them. */
+static void fit_caps(clv_forecaster *f, const seqdata *sd)
+{
+    double age = 0, since = 0;
+    for (uint64_t i = 0; i < sd->n; i++)
+        for (int32_t t = 0; t < sd->len[i]; t++) {
+            const float *x = sd->x + ((size_t)i * sd->T + t) * CLV__IN_COUNT;
+            age = fmax(age, expm1((double)x[CLV__IN_AGE]));
+            since = fmax(since, expm1((double)x[CLV__IN_SINCE_LAST]));
+        }
+    f->age_cap = (float)floor(age + 0.5);
+    f->since_cap = (float)floor(since + 0.5);
+}
+
 static void normalise_row(const clv_forecaster *f, float *x)
 {
     for (int k = 0; k < CLV__IN_COUNT; k++) x[k] = (x[k] - f->in_mean[k]) * f->in_scale[k];
@@ -244,6 +275,13 @@ static int make_pipeline(const clv_forecaster *f, clv_pipeline **out)
     po.norm = CLV_NORM_NONE;
     po.seq_log1p = 0;
     return clv_pipeline_new(out, &po);
+}
+
+/* Offsets of the classic models' posteriors (prior.c) on rows of outputs,
+ * each with its inputs, `rows` of them, both arrays row-contiguous. */
+static void add_offsets(const clv_forecaster *f, const float *x, size_t rows, float *out)
+{
+    for (size_t r = 0; r < rows; r++) clv__prior_offsets(f, x + r * CLV__IN_COUNT, out + r * CLV__OUT_COUNT);
 }
 
 /* ---- training ------------------------------------------------------------ */
@@ -286,8 +324,21 @@ static int batch_alloc(batch_buf *b, uint32_t B, uint32_t T)
     return CLV_OK;
 }
 
+/* Which targets a pass uses. The temporal split holds out, for every
+ * customer, the targets of the last `valid_weeks` weeks before the cutoff. */
+enum { TARGETS_ALL, TARGETS_TRAIN, TARGETS_VALID };
+
+static int target_used(const seqdata *sd, uint64_t i, uint32_t t, uint32_t valid_weeks, int which)
+{
+    if (which == TARGETS_ALL) return 1;
+    /* target at step t is week t+1; it is in the split when t+1 >= L - valid_weeks */
+    const int in_valid = (int64_t)t + 1 + valid_weeks >= (int64_t)sd->len[i];
+    return which == TARGETS_VALID ? in_valid : !in_valid;
+}
+
 /* Gather sequences idx[0..B) into the batch, padded to their longest. */
-static uint32_t gather(const seqdata *sd, const uint64_t *idx, uint32_t B, batch_buf *b, double *ntargets)
+static uint32_t gather(const seqdata *sd, const uint64_t *idx, uint32_t B, uint32_t valid_weeks, int which,
+                       batch_buf *b, double *ntargets)
 {
     uint32_t Tb = 1;
     for (uint32_t k = 0; k < B; k++)
@@ -300,7 +351,7 @@ static uint32_t gather(const seqdata *sd, const uint64_t *idx, uint32_t B, batch
                (size_t)sd->len[i] * CLV__IN_COUNT * sizeof(float));
         for (uint32_t t = 0; t < Tb; t++) {
             size_t r = (size_t)k * Tb + t, src = (size_t)i * sd->T + t;
-            int has = t < (uint32_t)sd->len[i] && sd->cls[src] >= 0;
+            int has = t < (uint32_t)sd->len[i] && sd->cls[src] >= 0 && target_used(sd, i, t, valid_weeks, which);
             b->ce_tgt[r] = has ? sd->cls[src] : 0.0f;
             b->ce_mask[r] = has ? 1.0f : 0.0f;
             int hv = has && isfinite(sd->val[src]);
@@ -339,7 +390,41 @@ static int batch_loss(batch_buf *b, uint32_t rows, double ntargets, double *loss
     return CLV_OK;
 }
 
-static int train(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
+static void shuffle(clv__rng *rng, uint64_t *perm, uint64_t n)
+{
+    for (uint64_t i = n; i > 1; i--) {   /* Fisher-Yates, seeded */
+        uint64_t j = clv__rng_next(rng) % i, tmp = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = tmp;
+    }
+}
+
+/* Mean loss per held-out target week of the current model. */
+static int valid_loss(const clv_forecaster *f, clv_model *m, const seqdata *sd, const uint64_t *order, uint32_t B,
+                      batch_buf *b, double *out)
+{
+    double sum = 0, count = 0;
+    for (uint64_t s = 0; s < sd->n; s += B) {
+        uint32_t nb = (uint32_t)(sd->n - s < B ? sd->n - s : B);
+        double nt, loss = 0;
+        uint32_t Tb = gather(sd, order + s, nb, f->o.valid_weeks, TARGETS_VALID, b, &nt);
+        if (nt == 0) continue;
+        CLV__TRY(clv_model_forward(m, nb, Tb, b->x, b->len, NULL, NULL, b->out));
+        add_offsets(f, b->x, (size_t)nb * Tb, b->out);
+        CLV__TRY(batch_loss(b, nb * Tb, nt, &loss));
+        sum += loss;
+        count += nt;
+    }
+    *out = count > 0 ? sum / count : NAN;
+    return CLV_OK;
+}
+
+/* Train for up to `epochs` passes on the targets `which` selects. With
+ * `patience` > 0, the loss on the held-out weeks is measured after every
+ * pass and training stops once it has not improved for `patience` passes;
+ * *best_epoch is the pass with the lowest held-out loss. */
+static int train(clv_forecaster *f, clv_model *m, uint64_t seed, const seqdata *sd, const uint64_t *order, int which,
+                 uint32_t epochs, uint32_t patience, uint32_t *best_epoch)
 {
     const clv_forecast_options *o = &f->o;
     clv_optim_options oo;
@@ -359,37 +444,25 @@ static int train(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
         return rc;
     }
     memcpy(perm, order, sd->n * sizeof *perm);
-    /* Auto epochs: small logs need more passes for enough updates, but
-     * many passes over few customers over-fit (measured on 2,000 synthetic
-     * customers: 150 passes doubled the spend error of 12). About 2400
-     * optimizer steps, between 4 and 30 passes, until validation-based
-     * early stopping replaces this rule. */
-    const uint64_t per_epoch = (sd->n + B - 1) / B;
-    uint32_t epochs = o->epochs;
-    if (epochs == 0) {
-        uint64_t e = (2400 + per_epoch - 1) / per_epoch;
-        epochs = (uint32_t)(e < 4 ? 4 : e > 30 ? 30 : e);
-    }
     clv__rng rng;
-    clv__rng_seed(&rng, o->seed ^ 0x5eedf00dULL);
+    clv__rng_seed(&rng, seed ^ 0x5eedf00dULL);
     const double t0 = clv__now_seconds();
+    double best = INFINITY;
+    *best_epoch = epochs;
     for (uint32_t e = 1; e <= epochs && rc == CLV_OK; e++) {
-        for (uint64_t i = sd->n; i > 1; i--) {   /* Fisher-Yates, seeded */
-            uint64_t j = clv__rng_next(&rng) % i, tmp = perm[i - 1];
-            perm[i - 1] = perm[j];
-            perm[j] = tmp;
-        }
+        shuffle(&rng, perm, sd->n);
         double sum = 0, count = 0;
         for (uint64_t s = 0; s < sd->n && rc == CLV_OK; s += B) {
             uint32_t nb = (uint32_t)(sd->n - s < B ? sd->n - s : B);
             double nt, loss = 0;
-            uint32_t Tb = gather(sd, perm + s, nb, &b, &nt);
+            uint32_t Tb = gather(sd, perm + s, nb, o->valid_weeks, which, &b, &nt);
             if (nt == 0) continue;
-            rc = clv_model_zero_grad(f->model);
-            if (rc == CLV_OK) rc = clv_model_forward(f->model, nb, Tb, b.x, b.len, NULL, NULL, b.out);
+            rc = clv_model_zero_grad(m);
+            if (rc == CLV_OK) rc = clv_model_forward(m, nb, Tb, b.x, b.len, NULL, NULL, b.out);
+            if (rc == CLV_OK) add_offsets(f, b.x, (size_t)nb * Tb, b.out);
             if (rc == CLV_OK) rc = batch_loss(&b, nb * Tb, nt, &loss);
-            if (rc == CLV_OK) rc = clv_model_backward(f->model, NULL, b.d, NULL, NULL);
-            if (rc == CLV_OK) rc = clv_optim_step(opt, f->model);
+            if (rc == CLV_OK) rc = clv_model_backward(m, NULL, b.d, NULL, NULL);
+            if (rc == CLV_OK) rc = clv_optim_step(opt, m);
             if (rc == CLV_ENUMERIC) {
                 /* Copy the cause first: it lives in the buffer clv__error writes. */
                 char cause[256];
@@ -399,12 +472,21 @@ static int train(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
             sum += loss;
             count += nt;
         }
+        double vl = NAN;
+        if (rc == CLV_OK && patience > 0) {
+            rc = valid_loss(f, m, sd, order, B, &b, &vl);
+            if (rc == CLV_OK && vl < best * (1 - 1e-4)) {
+                best = vl;
+                *best_epoch = e;
+            }
+        }
         if (rc == CLV_OK && f->cb) {
-            clv_fit_progress pr = { sizeof pr, e, epochs, count > 0 ? sum / count : 0, 0, 0 };
+            clv_fit_progress pr = { sizeof pr, e, epochs, count > 0 ? sum / count : 0, 0, 0, vl };
             pr.elapsed_seconds = clv__now_seconds() - t0;
             pr.eta_seconds = pr.elapsed_seconds / e * (epochs - e);
             if (f->cb(&pr, f->cb_user)) rc = clv__error(CLV_ECANCELED, "clv_forecaster_fit: canceled by the callback after epoch %u", e);
         }
+        if (patience > 0 && e >= *best_epoch + patience) break;
     }
     batch_free(&b);
     clv__free(perm);
@@ -412,11 +494,86 @@ static int train(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
     return rc;
 }
 
-/* Residual spread of the value head and the mean of the top class, both from
- * the training weeks, for the roll-out's sampling. */
+static int new_model(const clv_forecaster *f, uint64_t seed, clv_model **out)
+{
+    clv_model_options mo;
+    clv_model_options_init(&mo);
+    mo.cell = f->o.cell;
+    mo.input_size = CLV__IN_COUNT;
+    mo.hidden_size = f->o.hidden_size;
+    mo.num_layers = f->o.num_layers;
+    mo.final_outputs = 0;
+    mo.step_outputs = CLV__OUT_COUNT;
+    mo.seed = seed;
+    return clv_model_new(out, &mo);
+}
+
+static void free_members(clv_forecaster *f)
+{
+    for (int k = 0; k < CLV__MAX_ENSEMBLE; k++) {
+        clv_model_free(f->members[k]);
+        f->members[k] = NULL;
+    }
+}
+
+/* Auto epochs: early stopping on the temporal split picks the number of
+ * passes (with the first network's seed), then every network of the
+ * ensemble is trained afresh on every week with that number, so that the
+ * most recent weeks, which carry the current level of activity, are learned
+ * from too. Without held-out targets (histories shorter than the split) the
+ * count falls back to about 2400 optimizer steps, 4..30 passes. The networks
+ * differ only in their seeds (initialisation and shuffling): averaging them
+ * removes most of the seed-to-seed spread of a single network. */
+static int fit_model(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
+{
+    const clv_forecast_options *o = &f->o;
+    uint32_t epochs = o->epochs, best = 0;
+    int rc = CLV_OK;
+    if (epochs == 0 && o->valid_weeks > 0) {
+        uint64_t nvalid = 0, ntrain = 0;
+        for (uint64_t i = 0; i < sd->n; i++)
+            for (int32_t t = 0; t < sd->len[i]; t++)
+                if (sd->cls[(size_t)i * sd->T + t] >= 0) {
+                    if (target_used(sd, i, (uint32_t)t, o->valid_weeks, TARGETS_VALID)) nvalid++;
+                    else ntrain++;
+                }
+        if (nvalid > 0 && ntrain > 0) {
+            clv_model *m = NULL;
+            rc = new_model(f, o->seed, &m);
+            if (rc == CLV_OK) rc = train(f, m, o->seed, sd, order, TARGETS_TRAIN, o->max_epochs, CLV__PATIENCE, &best);
+            clv_model_free(m);
+            epochs = best;
+        }
+    }
+    if (rc == CLV_OK && epochs == 0) {
+        const uint32_t B = o->batch_size < sd->n ? o->batch_size : (uint32_t)sd->n;
+        const uint64_t per_epoch = (sd->n + B - 1) / B, e = (2400 + per_epoch - 1) / per_epoch;
+        epochs = (uint32_t)(e < 4 ? 4 : e > 30 ? 30 : e);
+    }
+    for (uint32_t k = 0; rc == CLV_OK && k < o->ensemble; k++) {
+        rc = new_model(f, o->seed + k, &f->members[k]);
+        if (rc == CLV_OK) rc = train(f, f->members[k], o->seed + k, sd, order, TARGETS_ALL, epochs, 0, &best);
+    }
+    if (rc == CLV_OK) f->epochs_trained = epochs;
+    return rc;
+}
+
+/* Residual spread of each network's value head and the mean of the top
+ * class, both from the training weeks, for the roll-out's sampling. */
 static int fit_sampling_stats(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
 {
-    double top = 0, ntop = 0, ss = 0, nv = 0;
+    double top = 0, ntop = 0;
+    for (uint64_t j = 0; j < sd->n; j++)   /* id order: sums must not follow the log's row order */
+        for (int32_t t = 0; t + 1 < sd->len[order[j]]; t++) {
+            const size_t r = (size_t)order[j] * sd->T + t;
+            if (sd->cls[r] == CLV__TX_CLASSES - 1) {
+                /* the raw count is the next step's (un-normalised) TX input */
+                const float *xn = sd->x + (r + 1) * CLV__IN_COUNT;
+                top += xn[CLV__IN_TX] / f->in_scale[CLV__IN_TX] + f->in_mean[CLV__IN_TX];
+                ntop++;
+            }
+        }
+    f->top_class_mean = ntop > 0 ? top / ntop : (double)(CLV__TX_CLASSES - 1);
     clv_workspace *ws;
     CLV__TRY(clv_workspace_new(&ws));
     float *out = clv__calloc((size_t)sd->T * CLV__OUT_COUNT, sizeof(float));
@@ -425,40 +582,28 @@ static int fit_sampling_stats(clv_forecaster *f, const seqdata *sd, const uint64
         return clv__oom();
     }
     int rc = CLV_OK;
-    for (uint64_t j = 0; j < sd->n && rc == CLV_OK; j++) {
-        const uint64_t i = order[j];
-        const uint32_t L = (uint32_t)sd->len[i];
-        rc = clv_model_predict(f->model, ws, 1, L, sd->x + i * sd->T * CLV__IN_COUNT, NULL, NULL, NULL, out);
-        for (uint32_t t = 0; rc == CLV_OK && t + 1 < L; t++) {
-            const size_t r = (size_t)i * sd->T + t;
-            if (isfinite(sd->val[r])) {
-                double e = sd->val[r] - out[(size_t)t * CLV__OUT_COUNT + CLV__TX_CLASSES];
-                ss += e * e;
-                nv++;
-            }
-            if (sd->cls[r] == CLV__TX_CLASSES - 1) {
-                /* the raw count is the next step's (un-normalised) TX input */
-                const float *xn = sd->x + (r + 1) * CLV__IN_COUNT;
-                top += xn[CLV__IN_TX] / f->in_scale[CLV__IN_TX] + f->in_mean[CLV__IN_TX];
-                ntop++;
+    for (uint32_t m = 0; m < f->o.ensemble && rc == CLV_OK; m++) {
+        double ss = 0, nv = 0;
+        for (uint64_t j = 0; j < sd->n && rc == CLV_OK; j++) {
+            const uint64_t i = order[j];
+            const uint32_t L = (uint32_t)sd->len[i];
+            const float *x = sd->x + i * sd->T * CLV__IN_COUNT;
+            rc = clv_model_predict(f->members[m], ws, 1, L, x, NULL, NULL, NULL, out);
+            if (rc == CLV_OK) add_offsets(f, x, L, out);
+            for (uint32_t t = 0; rc == CLV_OK && t + 1 < L; t++) {
+                const size_t r = (size_t)i * sd->T + t;
+                if (isfinite(sd->val[r])) {
+                    double e = sd->val[r] - out[(size_t)t * CLV__OUT_COUNT + CLV__TX_CLASSES];
+                    ss += e * e;
+                    nv++;
+                }
             }
         }
+        f->value_sigma[m] = nv > 0 ? sqrt(ss / nv) : 0.0;
     }
-    f->value_sigma = nv > 0 ? sqrt(ss / nv) : 0.0;
-    f->top_class_mean = ntop > 0 ? top / ntop : (double)(CLV__TX_CLASSES - 1);
     clv__free(out);
     clv_workspace_free(ws);
     return rc;
-}
-
-/* Move the dataset's id strings out of it (they outlive the dataset). */
-static int take_ids(clv_dataset *ds, char **ids, uint64_t **off)
-{
-    *ids = ds->ids;
-    *off = ds->id_off;
-    ds->ids = NULL;
-    ds->id_off = NULL;
-    return CLV_OK;
 }
 
 typedef struct id_ref { const char *id; uint64_t index; } id_ref;
@@ -493,9 +638,8 @@ CLV_API int clv_forecaster_fit(clv_forecaster *f, const clv_txlog *log, int32_t 
     CLV__CHECK_ARG(f != NULL && log != NULL, "%s: forecaster or log is NULL", fn);
     f->fitted = 0;
     clv_pipeline_free(f->pipe);
-    clv_model_free(f->model);
     f->pipe = NULL;
-    f->model = NULL;
+    free_members(f);
     CLV__TRY(make_pipeline(f, &f->pipe));
     CLV__TRY(clv_pipeline_fit(f->pipe, log, cutoff));
     clv_dataset *ds;
@@ -508,48 +652,29 @@ CLV_API int clv_forecaster_fit(clv_forecaster *f, const clv_txlog *log, int32_t 
     clv_txlog_report_init(&rep);
     int rc = clv_txlog_get_report(log, &rep);
     f->use_season = rc == CLV_OK && (int64_t)cutoff - rep.first_day >= 730;
+    /* Customers in id order for everything order-sensitive (sums, fits, the
+     * shuffle): the log's row order, which rows after the cutoff can change,
+     * must not change the model. */
+    uint64_t *order = rc == CLV_OK ? canonical_order(ds->ids, ds->id_off, ds->n) : NULL;
+    if (rc == CLV_OK && !order) rc = clv__oom();
     seqdata sd;
-    if (rc == CLV_OK) rc = build_inputs(ds, 1, f->use_season, &sd);
-    /* Keep the ids for the canonical order below. */
-    char *ds_ids = NULL;
-    uint64_t *ds_off = NULL;
-    if (rc == CLV_OK) rc = take_ids(ds, &ds_ids, &ds_off);
+    memset(&sd, 0, sizeof sd);
+    if (rc == CLV_OK) rc = clv__prior_fit(f, ds, order);
+    if (rc == CLV_OK) rc = build_inputs(f, ds, 1, &sd);
     clv_dataset_free(ds);
+    uint64_t targets = 0;
+    for (uint64_t r = 0; rc == CLV_OK && r < sd.n * sd.T; r++) targets += sd.cls[r] >= 0;
+    if (rc == CLV_OK && targets == 0)
+        rc = clv__error(CLV_ESTATE, "%s: no customer has two or more weeks of history before the cutoff; nothing to learn from", fn);
     if (rc != CLV_OK) {
+        clv__free(order);
         seqdata_free(&sd);
         return rc;
     }
-    uint64_t targets = 0;
-    for (uint64_t r = 0; r < sd.n * sd.T; r++) targets += sd.cls[r] >= 0;
-    if (targets == 0) {
-        clv__free(ds_ids);
-        clv__free(ds_off);
-        seqdata_free(&sd);
-        return clv__error(CLV_ESTATE, "%s: no customer has two or more weeks of history before the cutoff; nothing to learn from", fn);
-    }
-    /* Customers in id order for everything order-sensitive (sums, the
-     * shuffle): the log's row order, which rows after the cutoff can change,
-     * must not change the model. */
-    uint64_t *order = canonical_order(ds_ids, ds_off, sd.n);
-    clv__free(ds_ids);
-    clv__free(ds_off);
-    if (!order) {
-        seqdata_free(&sd);
-        return clv__oom();
-    }
     fit_scalers(f, &sd, order);
+    fit_caps(f, &sd);
     normalise(f, &sd);
-    clv_model_options mo;
-    clv_model_options_init(&mo);
-    mo.cell = f->o.cell;
-    mo.input_size = CLV__IN_COUNT;
-    mo.hidden_size = f->o.hidden_size;
-    mo.num_layers = f->o.num_layers;
-    mo.final_outputs = 0;
-    mo.step_outputs = CLV__OUT_COUNT;
-    mo.seed = f->o.seed;
-    rc = clv_model_new(&f->model, &mo);
-    if (rc == CLV_OK) rc = train(f, &sd, order);
+    rc = fit_model(f, &sd, order);
     if (rc == CLV_OK) rc = fit_sampling_stats(f, &sd, order);
     clv__free(order);
     seqdata_free(&sd);
@@ -612,15 +737,19 @@ static int cmp_float(const void *a, const void *b)
 /* Per Monte Carlo path: what it carries from week to week. */
 typedef struct path {
     clv__rng rng;
-    float cum, since, age, first;
-    float tx, spend;
-    int any;
+    float cum, cum_spend, since, age, first;
 } path;
 
+/* Per customer, S sampled paths then one path that never purchases; each
+ * path's running sums of its sampled spend and of the expected spend and
+ * transactions, and (on the no-purchase path) the probability of none. */
 typedef struct rollout {
-    uint32_t C, S;            /* customers per chunk, paths per customer */
+    uint32_t C, S;            /* customers per chunk, sampled paths per customer */
     float *hist_x, *hist_h, *hist_c, *last;
-    float *h, *c, *out, *xin, *totals;
+    float *h, *c, *out, *xin;
+    double *drawn, *exp_spend, *exp_tx, *p_none;
+    double *acc_spend, *acc_tx, *acc_none;   /* per customer, over networks and paths */
+    float *pool;                             /* per customer, every network's sampled path totals */
     path *paths;
     clv__arena arena;
 } rollout;
@@ -635,7 +764,14 @@ static void rollout_free(rollout *r)
     clv__free(r->c);
     clv__free(r->out);
     clv__free(r->xin);
-    clv__free(r->totals);
+    clv__free(r->drawn);
+    clv__free(r->exp_spend);
+    clv__free(r->exp_tx);
+    clv__free(r->p_none);
+    clv__free(r->acc_spend);
+    clv__free(r->acc_tx);
+    clv__free(r->acc_none);
+    clv__free(r->pool);
     clv__free(r->paths);
     clv__arena_free(&r->arena);
 }
@@ -646,7 +782,7 @@ static int rollout_alloc(rollout *r, const clv_forecaster *f, uint32_t C, uint32
     clv__arena_init(&r->arena);
     r->C = C;
     r->S = S;
-    const size_t LH = (size_t)f->o.num_layers * f->o.hidden_size, R = (size_t)C * S;
+    const size_t LH = (size_t)f->o.num_layers * f->o.hidden_size, R = (size_t)C * (S + 1);
     r->hist_x = clv__calloc((size_t)C * T, CLV__IN_COUNT * sizeof(float));
     r->hist_h = clv__calloc(LH * C, sizeof(float));
     r->hist_c = clv__calloc(LH * C, sizeof(float));
@@ -655,59 +791,95 @@ static int rollout_alloc(rollout *r, const clv_forecaster *f, uint32_t C, uint32
     r->c = clv__calloc(LH * R, sizeof(float));
     r->out = clv__calloc(R * CLV__OUT_COUNT, sizeof(float));
     r->xin = clv__calloc(R * CLV__IN_COUNT, sizeof(float));
-    r->totals = clv__calloc(R, sizeof(float));
+    r->drawn = clv__calloc(R, sizeof(double));
+    r->exp_spend = clv__calloc(R, sizeof(double));
+    r->exp_tx = clv__calloc(R, sizeof(double));
+    r->p_none = clv__calloc(R, sizeof(double));
+    r->acc_spend = clv__calloc(C, sizeof(double));
+    r->acc_tx = clv__calloc(C, sizeof(double));
+    r->acc_none = clv__calloc(C, sizeof(double));
+    r->pool = clv__calloc((size_t)C * S * f->o.ensemble, sizeof(float));
     r->paths = clv__calloc(R, sizeof(path));
-    if (!r->hist_x || !r->hist_h || !r->hist_c || !r->last || !r->h || !r->c || !r->out || !r->xin || !r->totals || !r->paths) {
+    if (!r->hist_x || !r->hist_h || !r->hist_c || !r->last || !r->h || !r->c || !r->out || !r->xin || !r->drawn ||
+        !r->exp_spend || !r->exp_tx || !r->p_none || !r->acc_spend || !r->acc_tx || !r->acc_none || !r->pool ||
+        !r->paths) {
         rollout_free(r);
         return clv__oom();
     }
     return CLV_OK;
 }
 
-/* Sample one path's week from the model output: transactions from the
- * softmax over classes, spend per transaction from a lognormal around the
- * value head. `keep` < 1 thins the last, partial week of the horizon. */
-static void sample_week(const clv_forecaster *f, const float *o, path *p, double keep)
+/* One path's week from the model output. The path itself is sampled
+ * (transactions from the softmax over classes, spend per transaction from a
+ * lognormal around the value head) because later weeks depend on it; the
+ * totals add up the week's conditional expectations instead of the draws,
+ * which removes most of the Monte Carlo noise from the means (Rao-Blackwell).
+ * `keep` < 1 thins the last, partial week of the horizon. A path with
+ * `no_buy` set never purchases: it carries the probability of no purchase. */
+typedef struct week_draw {
+    double tx, spend;           /* sampled */
+    double exp_tx, exp_spend;   /* expected given the path so far */
+    double p_none;              /* probability of no purchase this week */
+} week_draw;
+
+static void sample_week(const clv_forecaster *f, double sig, const float *o, path *p, double keep, int no_buy,
+                        week_draw *w)
 {
     double mx = o[0];
     for (int k = 1; k < CLV__TX_CLASSES; k++) mx = o[k] > mx ? o[k] : mx;
     double e[CLV__TX_CLASSES], z = 0;
     for (int k = 0; k < CLV__TX_CLASSES; k++) z += (e[k] = exp(o[k] - mx));
+    double mean_count = 0;
+    for (int k = 1; k < CLV__TX_CLASSES; k++) mean_count += e[k] / z * (k < CLV__TX_CLASSES - 1 ? k : f->top_class_mean);
+    const double mean_value = exp(o[CLV__TX_CLASSES] + 0.5 * sig * sig) - 1.0;
+    w->exp_tx = keep * mean_count;
+    w->exp_spend = w->exp_tx * (mean_value > 0 ? mean_value : 0);
+    w->p_none = 1.0 - keep * (1.0 - e[0] / z);
+    w->tx = w->spend = 0;
+    if (no_buy) return;
     double u = clv__rng_uniform(&p->rng) * z;
     int cls = 0;
     while (cls < CLV__TX_CLASSES - 1 && u >= e[cls]) u -= e[cls++];
     double count = cls < CLV__TX_CLASSES - 1 ? cls : f->top_class_mean;
     if (keep < 1.0 && clv__rng_uniform(&p->rng) >= keep) count = 0;
-    double spend = 0;
     if (count > 0) {
-        double v = expm1(o[CLV__TX_CLASSES] + f->value_sigma * clv__rng_normal(&p->rng));
-        spend = count * (v > 0 ? v : 0);
+        double v = expm1(o[CLV__TX_CLASSES] + sig * clv__rng_normal(&p->rng));
+        w->spend = count * (v > 0 ? v : 0);
     }
-    p->tx = (float)count;
-    p->spend = (float)spend;
+    w->tx = count;
 }
 
-static void next_input(const clv_forecaster *f, path *p, float season_sin, float season_cos, float *x)
+static void next_input(const clv_forecaster *f, path *p, const week_draw *w, float season_sin, float season_cos,
+                       float *x)
 {
-    p->cum += p->tx;
-    p->since = p->tx > 0 ? 0 : p->since + 1;
+    p->cum += (float)w->tx;
+    p->cum_spend += (float)w->spend;
+    p->since = w->tx > 0 ? 0 : p->since + 1;
     p->age += 1;
-    x[CLV__IN_TX] = p->tx;
-    x[CLV__IN_SPEND] = lg(p->spend);
+    x[CLV__IN_TX] = (float)w->tx;
+    x[CLV__IN_SPEND] = lg(w->spend);
     x[CLV__IN_CUM_TX] = lg(p->cum);
-    x[CLV__IN_SINCE_LAST] = lg(p->since);
-    x[CLV__IN_AGE] = lg(p->age);
+    /* Held at the largest values seen in training: the network is not
+     * extrapolated beyond them (the posterior inputs below use the true ones). */
+    x[CLV__IN_SINCE_LAST] = lg(fminf(p->since, f->since_cap));
+    x[CLV__IN_AGE] = lg(fminf(p->age, f->age_cap));
     x[CLV__IN_SEASON_SIN] = season_sin;
     x[CLV__IN_SEASON_COS] = season_cos;
     x[CLV__IN_FIRST] = p->first;
+    x[CLV__IN_AVG_VALUE] = lg(p->cum > 0 ? p->cum_spend / p->cum : 0);
+    clv__prior_inputs(f, p->cum, p->cum_spend, expm1(p->first), p->since, p->age, x);
     normalise_row(f, x);
 }
 
-static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd, uint64_t first, uint32_t C,
-                         int32_t at_day, uint32_t horizon, clv_prediction *pred)
+/* Roll one network of the ensemble forward over the chunk's customers,
+ * adding each customer's sums over its paths to the accumulators and its
+ * sampled path totals to the pool. */
+static int rollout_member(const clv_forecaster *f, uint32_t member, rollout *r, const seqdata *sd, uint64_t first,
+                          uint32_t C, int32_t at_day, uint32_t horizon)
 {
-    const uint32_t S = r->S, L = f->o.num_layers, H = f->o.hidden_size;
-    const size_t R = (size_t)C * S;
+    const clv_model *model = f->members[member];
+    const uint32_t S = r->S, P = S + 1, L = f->o.num_layers, H = f->o.hidden_size, E = f->o.ensemble;
+    const size_t R = (size_t)C * P;
     uint32_t Tc = 1;
     for (uint32_t k = 0; k < C; k++)
         if ((uint32_t)sd->len[first + k] > Tc) Tc = (uint32_t)sd->len[first + k];
@@ -715,32 +887,38 @@ static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd,
     for (uint32_t k = 0; k < C; k++)
         memcpy(r->hist_x + (size_t)k * Tc * CLV__IN_COUNT, sd->x + (first + k) * sd->T * CLV__IN_COUNT,
                (size_t)Tc * CLV__IN_COUNT * sizeof(float));
-    CLV__TRY(clv__model_history(f->model, &r->arena, C, Tc, r->hist_x, sd->len + first, r->hist_h, r->hist_c,
-                                r->last));
+    CLV__TRY(clv__model_history(model, &r->arena, C, Tc, r->hist_x, sd->len + first, r->hist_h, r->hist_c, r->last));
+    for (uint32_t k = 0; k < C; k++) {
+        const int32_t len = sd->len[first + k];
+        if (len > 0) clv__prior_offsets(f, r->hist_x + ((size_t)k * Tc + (size_t)(len - 1)) * CLV__IN_COUNT,
+                                        r->last + (size_t)k * CLV__OUT_COUNT);
+    }
     for (uint32_t l = 0; l < L; l++)
         for (uint32_t k = 0; k < C; k++)
-            for (uint32_t s = 0; s < S; s++) {
-                const size_t row = (size_t)k * S + s;
+            for (uint32_t s = 0; s < P; s++) {
+                const size_t row = (size_t)k * P + s;
                 memcpy(r->h + ((size_t)l * R + row) * H, r->hist_h + ((size_t)l * C + k) * H, H * sizeof(float));
                 memcpy(r->c + ((size_t)l * R + row) * H, r->hist_c + ((size_t)l * C + k) * H, H * sizeof(float));
             }
     for (uint32_t k = 0; k < C; k++)
-        for (uint32_t s = 0; s < S; s++) {
-            const size_t row = (size_t)k * S + s;
+        for (uint32_t s = 0; s < P; s++) {
+            const size_t row = (size_t)k * P + s;
             path *p = &r->paths[row];
-            /* One stream per (seed, customer id, path): a customer's paths
-             * do not depend on chunking, on the other customers, or on row order. */
-            clv__rng_seed(&p->rng, clv__hash_bytes(&s, sizeof s, sd->idh[first + k] ^ f->o.seed * 0x9e3779b97f4a7c15ULL));
+            /* One stream per (network's seed, customer id, path): a
+             * customer's paths do not depend on chunking, on the other
+             * customers, or on row order, and network k of an ensemble
+             * predicts as a single network with seed + k would. */
+            const uint64_t seed = f->o.seed + member;
+            clv__rng_seed(&p->rng, clv__hash_bytes(&s, sizeof s, sd->idh[first + k] ^ seed * 0x9e3779b97f4a7c15ULL));
             p->cum = sd->cum[first + k];
+            p->cum_spend = sd->cum_spend[first + k];
             p->since = sd->since[first + k];
             p->age = sd->age[first + k];
             p->first = sd->first[first + k];
-            p->any = 0;
-            r->totals[row] = 0;
+            r->drawn[row] = r->exp_spend[row] = r->exp_tx[row] = 0;
+            r->p_none[row] = 1;
             memcpy(r->out + row * CLV__OUT_COUNT, r->last + (size_t)k * CLV__OUT_COUNT, CLV__OUT_COUNT * sizeof(float));
         }
-    float *tx_sum = clv__calloc(R, sizeof(float));
-    if (!tx_sum) return clv__oom();
     const uint32_t weeks = (horizon + 6) / 7;
     const double last_keep = (horizon - 7.0 * (weeks - 1)) / 7.0;
     int rc = CLV_OK;
@@ -748,32 +926,78 @@ static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd,
         float ss = 0, sc = 0;   /* the calendar is the same for every path of a week */
         if (f->use_season) season(at_day + 7 * (int32_t)w, &ss, &sc);
         for (size_t row = 0; row < R; row++) {
-            path *p = &r->paths[row];
-            sample_week(f, r->out + row * CLV__OUT_COUNT, p, w == weeks ? last_keep : 1.0);
-            r->totals[row] += p->spend;
-            tx_sum[row] += p->tx;
-            if (p->tx > 0) p->any = 1;
-            if (w < weeks) next_input(f, p, ss, sc, r->xin + row * CLV__IN_COUNT);
+            week_draw d;
+            sample_week(f, f->value_sigma[member], r->out + row * CLV__OUT_COUNT, &r->paths[row],
+                        w == weeks ? last_keep : 1.0, row % P == S, &d);
+            r->drawn[row] += d.spend;
+            r->exp_spend[row] += d.exp_spend;
+            r->exp_tx[row] += d.exp_tx;
+            r->p_none[row] *= d.p_none;
+            if (w < weeks) next_input(f, &r->paths[row], &d, ss, sc, r->xin + row * CLV__IN_COUNT);
         }
-        if (w < weeks) rc = clv__model_step(f->model, &r->arena, (uint32_t)R, r->xin, r->h, r->c, r->out);
+        if (w < weeks) rc = clv__model_step(model, &r->arena, (uint32_t)R, r->xin, r->h, r->c, r->out);
+        if (w < weeks && rc == CLV_OK) add_offsets(f, r->xin, R, r->out);
     }
     for (uint32_t k = 0; rc == CLV_OK && k < C; k++) {
-        double sp = 0, tx = 0, act = 0;
-        float *tot = r->totals + (size_t)k * S;
         for (uint32_t s = 0; s < S; s++) {
-            sp += tot[s];
-            tx += tx_sum[(size_t)k * S + s];
-            act += r->paths[(size_t)k * S + s].any;
+            const size_t row = (size_t)k * P + s;
+            r->acc_spend[k] += r->exp_spend[row];
+            r->acc_tx[k] += r->exp_tx[row];
+            r->pool[((size_t)k * E + member) * S + s] = (float)r->drawn[row];
         }
-        const uint64_t i = first + k;
-        pred->spend[i] = (float)(sp / S);
-        pred->tx[i] = (float)(tx / S);
-        pred->p_active[i] = (float)(act / S);
-        qsort(tot, S, sizeof *tot, cmp_float);
-        pred->p10[i] = tot[(size_t)floor(0.1 * (S - 1) + 0.5)];
-        pred->p90[i] = tot[(size_t)floor(0.9 * (S - 1) + 0.5)];
+        r->acc_none[k] += r->p_none[(size_t)k * P + S];
     }
-    clv__free(tx_sum);
+    return rc;
+}
+
+static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd, uint64_t first, uint32_t C,
+                         int32_t at_day, uint32_t horizon, clv_prediction *pred)
+{
+    const uint32_t S = r->S, E = f->o.ensemble;
+    for (uint32_t k = 0; k < C; k++) r->acc_spend[k] = r->acc_tx[k] = r->acc_none[k] = 0;
+    for (uint32_t m = 0; m < E; m++) CLV__TRY(rollout_member(f, m, r, sd, first, C, at_day, horizon));
+    const size_t pooled = (size_t)S * E;
+    for (uint32_t k = 0; k < C; k++) {
+        const uint64_t i = first + k;
+        pred->spend[i] = (float)(r->acc_spend[k] / (double)pooled);
+        pred->tx[i] = (float)(r->acc_tx[k] / (double)pooled);
+        pred->p_active[i] = (float)(1.0 - r->acc_none[k] / E);
+        float *tot = r->pool + (size_t)k * pooled;
+        qsort(tot, pooled, sizeof *tot, cmp_float);
+        pred->p10[i] = tot[(size_t)floor(0.1 * (double)(pooled - 1) + 0.5)];
+        pred->p90[i] = tot[(size_t)floor(0.9 * (double)(pooled - 1) + 0.5)];
+    }
+    return CLV_OK;
+}
+
+int clv__forecast_customer_inputs(const clv_forecaster *f, const clv_txlog *log, int32_t at_day, const char *id,
+                                  float **x, uint32_t *len)
+{
+    *x = NULL;
+    *len = 0;
+    clv_dataset *ds;
+    CLV__TRY(clv_pipeline_transform(f->pipe, log, at_day, at_day, &ds));
+    uint64_t i = 0;
+    while (i < ds->n && strcmp(ds->ids + ds->id_off[i], id) != 0) i++;
+    char day[16] = "?";
+    if (clv_date_format(at_day, day, sizeof day) != CLV_OK) day[0] = 0;
+    if (i == ds->n) {
+        clv_dataset_free(ds);
+        return clv__error(CLV_EINVAL, "customer '%s' has no purchase on or before %s in the log", id, day);
+    }
+    seqdata sd;
+    int rc = build_inputs(f, ds, 0, &sd);
+    clv_dataset_free(ds);
+    if (rc != CLV_OK) return rc;
+    normalise(f, &sd);
+    const uint32_t L = (uint32_t)sd.len[i];
+    *x = clv__calloc((size_t)(L ? L : 1) * CLV__IN_COUNT, sizeof(float));
+    if (!*x) rc = clv__oom();
+    else {
+        memcpy(*x, sd.x + (size_t)i * sd.T * CLV__IN_COUNT, (size_t)L * CLV__IN_COUNT * sizeof(float));
+        *len = L;
+    }
+    seqdata_free(&sd);
     return rc;
 }
 
@@ -790,7 +1014,7 @@ CLV_API int clv_forecaster_predict(const clv_forecaster *f, const clv_txlog *log
     clv_dataset *ds;
     CLV__TRY(clv_pipeline_transform(f->pipe, log, at_day, at_day, &ds));
     seqdata sd;
-    int rc = build_inputs(ds, 0, f->use_season, &sd);
+    int rc = build_inputs(f, ds, 0, &sd);
     clv_prediction *pred = NULL;
     if (rc == CLV_OK) rc = prediction_alloc(ds, &pred);
     clv_dataset_free(ds);

@@ -1,6 +1,7 @@
 /* Saving and loading a clv_forecaster: one model file with three sections,
  * 'FCST' (options, input scalers, sampling statistics), 'PIPE' (the fitted
  * pipeline) and 'MODL' (the sequence model). Format: docs/model-format.md. */
+#include <math.h>
 #include <string.h>
 
 #include "../io/container.h"
@@ -9,7 +10,14 @@
 #include "forecast_impl.h"
 
 #define TAG_FCST CLV__FOURCC('F', 'C', 'S', 'T')
-#define FCST_VERSION 1u
+#define FCST_VERSION 2u
+
+/* Network k of the ensemble: 'MODL' for the first, 'MExx' (two decimal
+ * digits) for the others. */
+static uint32_t member_tag(uint32_t k)
+{
+    return k == 0 ? CLV__TAG_MODL : CLV__FOURCC('M', 'E', (char)('0' + k / 10), (char)('0' + k % 10));
+}
 
 static int write_all(const clv_forecaster *f, clv__writer *w)
 {
@@ -27,16 +35,25 @@ static int write_all(const clv_forecaster *f, clv__writer *w)
     clv__put_u32(w, o->samples);
     clv__put_u32(w, o->horizon_days);
     clv__put_u64(w, o->seed);
+    clv__put_u32(w, o->valid_weeks);
+    clv__put_u32(w, o->max_epochs);
+    clv__put_u32(w, o->ensemble);
+    clv__put_u32(w, f->epochs_trained);
     clv__put_i32(w, f->fit_cutoff);
     clv__put_i32(w, f->use_season);
     clv__put_u32(w, CLV__IN_COUNT);
     clv__put_f32_array(w, f->in_mean, CLV__IN_COUNT, "input means");
     clv__put_f32_array(w, f->in_scale, CLV__IN_COUNT, "input scales");
     clv__put_f64(w, f->top_class_mean);
-    clv__put_f64(w, f->value_sigma);
+    for (uint32_t k = 0; k < o->ensemble; k++) clv__put_f64(w, f->value_sigma[k]);
+    clv__put_f32(w, f->age_cap);
+    clv__put_f32(w, f->since_cap);
+    clv__put_i32(w, f->use_prior);
+    for (int k = 0; k < 4; k++) clv__put_f64(w, f->prior_bgnbd[k]);
+    for (int k = 0; k < 3; k++) clv__put_f64(w, f->prior_gg[k]);
     clv__writer_end_section(w);
     clv__pipeline_write(w, f->pipe);
-    clv__model_write(w, f->model);
+    for (uint32_t k = 0; k < o->ensemble; k++) clv__model_write_tagged(w, member_tag(k), f->members[k]);
     return clv__writer_finish(w);
 }
 
@@ -85,6 +102,13 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
     clv__get_u32(r, &o->samples);
     clv__get_u32(r, &o->horizon_days);
     clv__get_u64(r, &o->seed);
+    clv__get_u32(r, &o->valid_weeks);
+    clv__get_u32(r, &o->max_epochs);
+    clv__get_u32(r, &o->ensemble);
+    /* Checked now: it sizes the arrays read below. */
+    if (r->status == CLV_OK && (o->ensemble < 1 || o->ensemble > CLV__MAX_ENSEMBLE))
+        return clv__reader_fail(r, "ensemble of %u networks, expected 1..%d", o->ensemble, CLV__MAX_ENSEMBLE);
+    clv__get_u32(r, &f->epochs_trained);
     clv__get_i32(r, &f->fit_cutoff);
     clv__get_i32(r, &f->use_season);
     clv__get_u32(r, &nin);
@@ -93,7 +117,12 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
     clv__get_f32_array(r, f->in_mean, CLV__IN_COUNT, "input means");
     clv__get_f32_array(r, f->in_scale, CLV__IN_COUNT, "input scales");
     clv__get_f64(r, &f->top_class_mean);
-    clv__get_f64(r, &f->value_sigma);
+    for (uint32_t k = 0; k < o->ensemble; k++) clv__get_f64(r, &f->value_sigma[k]);
+    clv__get_f32(r, &f->age_cap);
+    clv__get_f32(r, &f->since_cap);
+    clv__get_i32(r, &f->use_prior);
+    for (int k = 0; k < 4; k++) clv__get_f64(r, &f->prior_bgnbd[k]);
+    for (int k = 0; k < 3; k++) clv__get_f64(r, &f->prior_gg[k]);
     CLV__TRY(r->status);
     CLV__TRY(clv__reader_end(r));
     o->struct_size = sizeof *o;
@@ -102,8 +131,20 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
     int rc = clv_forecaster_new(&probe, o);
     clv_forecaster_free(probe);
     if (rc != CLV_OK) return clv__reader_fail(r, "invalid forecaster options (%s)", clv_last_error());
-    if (!(f->value_sigma >= 0) || !(f->top_class_mean >= 0) || (f->use_season != 0 && f->use_season != 1))
+    for (uint32_t k = 0; k < o->ensemble; k++)
+        if (!(f->value_sigma[k] >= 0 && f->value_sigma[k] < 100))
+            return clv__reader_fail(r, "invalid value spread %g of network %u", f->value_sigma[k], k);
+    if (!(f->top_class_mean >= 0) || (f->use_season != 0 && f->use_season != 1))
         return clv__reader_fail(r, "invalid sampling statistics");
+    if (!(f->age_cap >= 0 && f->age_cap <= 1e6 && f->since_cap >= 0 && f->since_cap <= 1e6))
+        return clv__reader_fail(r, "invalid input caps (age %g, weeks since last purchase %g)", (double)f->age_cap,
+                                (double)f->since_cap);
+    if (f->use_prior != 0 && f->use_prior != 1) return clv__reader_fail(r, "invalid posterior-input flag %d", f->use_prior);
+    for (int k = 0; f->use_prior && k < 7; k++) {
+        const double v = k < 4 ? f->prior_bgnbd[k] : f->prior_gg[k - 4];
+        if (!(isfinite(v) && v > 0)) return clv__reader_fail(r, "invalid BG/NBD or Gamma-Gamma parameter %d: %g", k, v);
+    }
+    if (f->use_prior && !(f->prior_gg[1] > 1)) return clv__reader_fail(r, "invalid Gamma-Gamma q %g (must be > 1)", f->prior_gg[1]);
     return CLV_OK;
 }
 
@@ -112,16 +153,23 @@ static int load(clv_forecaster **out, const void *data, size_t size, const char 
     *out = NULL;
     clv__reader file, sec;
     CLV__TRY(clv__reader_open(&file, data, size, name));
-    CLV__TRY(clv__reader_section(&file, TAG_FCST, FCST_VERSION, &sec, NULL));
+    uint32_t version = 0;
+    CLV__TRY(clv__reader_section(&file, TAG_FCST, FCST_VERSION, &sec, &version));
+    /* Version 1 forecasters had other inputs: their weights mean nothing to this model. */
+    if (version < FCST_VERSION)
+        return clv__error(CLV_EFORMAT, "%s: section 'FCST' version %u was written by an older libclv whose forecaster "
+                          "had other inputs; refit the model (this libclv reads version %u)", name ? name : "<memory>",
+                          version, FCST_VERSION);
     clv_forecaster *f = clv__calloc(1, sizeof *f);
     if (!f) return clv__oom();
     int rc = read_fcst(&sec, f);
     if (rc == CLV_OK) rc = clv__pipeline_read(&file, &f->pipe);
-    if (rc == CLV_OK) rc = clv__model_read(&file, &f->model);
-    if (rc == CLV_OK) {
+    /* read_fcst validated o.ensemble (1..CLV__MAX_ENSEMBLE) as clv_forecaster_new does. */
+    for (uint32_t k = 0; rc == CLV_OK && k < f->o.ensemble; k++) {
+        rc = clv__model_read_tagged(&file, member_tag(k), &f->members[k]);
         clv_model_options mo;
         clv_model_options_init(&mo);
-        rc = clv_model_get_options(f->model, &mo);
+        if (rc == CLV_OK) rc = clv_model_get_options(f->members[k], &mo);
         /* The roll-out sizes its buffers from the forecaster's options and
          * runs the model: a file whose sections disagree (checksums can be
          * recomputed by anyone) must be refused here, not overflow later. */
@@ -129,6 +177,8 @@ static int load(clv_forecaster **out, const void *data, size_t size, const char 
                              mo.static_size != 0 || mo.final_outputs != 0 || mo.cell != f->o.cell ||
                              mo.hidden_size != f->o.hidden_size || mo.num_layers != f->o.num_layers))
             rc = clv__error(CLV_EFORMAT, "%s: the sequence model's shape disagrees with the forecaster section", name);
+    }
+    if (rc == CLV_OK) {
         clv_pipeline_options po;
         clv_pipeline_options_init(&po);
         if (rc == CLV_OK && (!clv_pipeline_is_fitted(f->pipe) || clv__pipeline_options(f->pipe, &po) != CLV_OK ||

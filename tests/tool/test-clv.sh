@@ -31,7 +31,7 @@ expect() {
 }
 
 # --- help for every command -------------------------------------------------
-for c in demo simulate train predict evaluate; do
+for c in demo simulate train predict evaluate explain; do
     if "$clv" "$c" --help | grep -q "^usage: clv $c"; then ok; else bad "clv $c --help"; fi
 done
 if "$clv" --help | grep -q "^commands:"; then ok; else bad "clv --help"; fi
@@ -46,7 +46,7 @@ if [ "$rows" -gt 400 ]; then ok; else bad "simulate wrote only $rows rows"; fi
 if cmp -s "$tmp/log.csv" "$tmp/log2.csv"; then ok; else bad "simulate is not deterministic"; fi
 
 # --- train / predict --------------------------------------------------------
-"$clv" train --data "$tmp/log.csv" --cutoff 1997-09-30 --horizon 91 --epochs 3 --samples 8 \
+"$clv" train --data "$tmp/log.csv" --cutoff 1997-09-30 --horizon 91 --epochs 3 --samples 8 --ensemble 2 \
     --out "$tmp/m.clv" --quiet || bad "train failed"
 if [ "$(head -c 8 "$tmp/m.clv")" = "CLVMODEL" ]; then ok; else bad "model file magic"; fi
 "$clv" predict --model "$tmp/m.clv" --data "$tmp/log.csv" --at 1997-09-30 --discount-rate 0.1 \
@@ -78,6 +78,41 @@ then ok; else bad "predict output check"; fi
 # The horizon defaults to the trained one; --at defaults to the last date.
 "$clv" predict --model "$tmp/m.clv" --data "$tmp/log.csv" --out "$tmp/p3.csv" 2>"$tmp/err" || bad "predict defaults"
 if grep -q "over 91 days" "$tmp/err"; then ok; else bad "default horizon: $(cat "$tmp/err")"; fi
+
+# --- explain: attributions that add up to prediction - baseline ------------
+id=$(sed -n 2p "$tmp/p.csv" | cut -d, -f1)
+"$clv" explain --model "$tmp/m.clv" --data "$tmp/log.csv" --at 1997-09-30 --customer "$id" >"$tmp/x.txt" ||
+    bad "explain failed"
+if python3 - "$tmp/x.txt" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+m = re.search(r"expected spend in the next week \$([0-9.]+) \(average training week \$([0-9.]+)\)", t)
+total = float(re.search(r"attributions add up to ([-+0-9.]+)", t).group(1))
+rows = re.findall(r"^(\w+) +([-+][0-9.]+)$", t, re.M)
+names = [r[0] for r in rows[:12]]
+assert len(set(names)) == 12 and "log_bgnbd_rate" in names, names
+assert abs(sum(float(r[1]) for r in rows[:12]) - total) < 1e-3 + 0.02 * abs(total), (rows, total)
+assert abs(float(m.group(1)) - float(m.group(2)) - total) < 1e-3
+PY
+then ok; else bad "explain output: $(cat "$tmp/x.txt")"; fi
+expect 1 "customer 'nobody' has no purchase" -- explain --model "$tmp/m.clv" --data "$tmp/log.csv" --customer nobody
+expect 2 "--customer is required" -- explain --model "$tmp/m.clv" --data "$tmp/log.csv"
+
+# --- demo scenarios: the oracle row and each model's gap to it --------------
+expect 2 "unknown --scenario 'bogus'" -- demo --scenario bogus
+"$clv" demo --customers 300 --scenario churn --quiet >"$tmp/demo.txt" || bad "demo --scenario churn failed"
+if grep -q "scenario churn" "$tmp/demo.txt" && grep -qE "^oracle +[0-9]" "$tmp/demo.txt" &&
+    grep -q "^gap to the oracle" "$tmp/demo.txt" && grep -qE "^lstm +[-+][0-9]" "$tmp/demo.txt"; then
+    ok
+else
+    bad "demo --scenario churn output: $(cat "$tmp/demo.txt")"
+fi
+if grep -qE "^lstm +80% spend interval holds the actual spend for [0-9.]+% of customers" "$tmp/demo.txt"; then
+    ok
+else
+    bad "demo: no interval coverage line"
+fi
+expect 2 "ensemble" -- train --data "$tmp/log.csv" --cutoff 1997-09-30 --horizon 91 --ensemble 17 --out "$tmp/x.clv"
 
 # --- evaluate ----------------------------------------------------------------
 "$clv" evaluate --data "$tmp/log.csv" --cutoff 1997-09-30 --holdout-end 1998-06-30 --json "$tmp/e.json" \

@@ -53,6 +53,17 @@ START_TEST(disagreeing_sections_refused)
         ck_assert(strstr(clv_last_error(), "disagrees") != NULL);
         free(copy);
     }
+    /* A version 1 'FCST' section (8 inputs, before the posterior inputs) is
+     * refused with a request to refit, not misread. */
+    uint8_t *old = malloc(size);
+    memcpy(old, buf, size);
+    put_le32(old + 28, 1);
+    put_le64(old + size - 16, clv__crc64(0, old, size - 16));
+    clv_forecaster *h = (clv_forecaster *)1;
+    ck_assert_int_eq(clv_forecaster_load_buffer(&h, old, size), CLV_EFORMAT);
+    ck_assert_ptr_null(h);
+    ck_assert(strstr(clv_last_error(), "refit") != NULL);
+    free(old);
     /* The untouched buffer, with the same recomputation, still loads. */
     put_le64(buf + size - 16, clv__crc64(0, buf, size - 16));
     clv_forecaster *g;

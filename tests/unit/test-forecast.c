@@ -75,6 +75,7 @@ static clv_forecaster *fitted(const clv_txlog *log, int32_t cutoff)
     o.epochs = 3;
     o.samples = 16;
     o.hidden_size = 16;
+    o.ensemble = 2;   /* the ensemble's paths (two networks, pooled intervals, ME01 in the file) */
     clv_forecaster *f;
     ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
     ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
@@ -223,6 +224,7 @@ START_TEST(backtest_rows)
     clv_forecast_options_init(&o);
     o.epochs = 2;
     o.samples = 8;
+    o.ensemble = 1;
     clv_backtest *bt = NULL;
     ck_assert_int_eq(clv_backtest_run(log, day("1997-09-30"), day("1997-09-01"), &o, NULL, NULL, &bt), CLV_EINVAL);
     ck_assert_int_eq(clv_backtest_run(log, day("1997-09-30"), day("1998-06-30"), &o, NULL, NULL, &bt), CLV_OK);
@@ -246,7 +248,14 @@ START_TEST(backtest_rows)
         double rmse;
         ck_assert_int_eq(clv_metric_rmse(n, clv_backtest_pred_spend(bt, k), y, &rmse), CLV_OK);
         ck_assert_double_eq(rmse, m.rmse);
+        /* Only the sequence model has intervals; their coverage is a share. */
+        double cov;
+        ck_assert_int_eq(clv_backtest_interval_coverage(bt, k, &cov), CLV_OK);
+        if (k == 0) ck_assert(cov >= 0 && cov <= 1);
+        else ck_assert(isnan(cov));
     }
+    double cov;
+    ck_assert_int_eq(clv_backtest_interval_coverage(bt, nm, &cov), CLV_EINVAL);
     ck_assert_int_eq(clv_backtest_scores(bt, nm, NULL, NULL, NULL, NULL, NULL), CLV_EINVAL);
     clv_backtest_free(bt);
     clv_txlog_free(log);
@@ -371,6 +380,306 @@ START_TEST(concurrent_predictions)
 }
 END_TEST
 
+/* Auto epochs: an early-stopping run on the held-out last weeks (finite
+ * validation losses), stopped CLV__PATIENCE (3) passes after its best, then
+ * a final run on every week with exactly the best run's number of passes. */
+typedef struct epochs_seen {
+    uint32_t n, epoch[256], total[256];
+    double valid[256];
+} epochs_seen;
+
+static int record_epoch(const clv_fit_progress *p, void *user)
+{
+    epochs_seen *e = user;
+    if (e->n < 256) {
+        e->epoch[e->n] = p->epoch;
+        e->total[e->n] = p->epochs;
+        e->valid[e->n] = p->valid_loss;
+        e->n++;
+    }
+    return 0;
+}
+
+START_TEST(early_stopping_picks_the_epochs)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    clv_txlog *log = synthetic(400, INT32_MAX);
+    clv_forecast_options o;
+    clv_forecast_options_init(&o);
+    ck_assert_uint_eq(o.epochs, 0);
+    ck_assert_uint_eq(o.valid_weeks, 4);
+    o.hidden_size = 8;
+    o.samples = 4;
+    o.max_epochs = 12;
+    o.ensemble = 2;
+    clv_forecaster *f;
+    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
+    epochs_seen seen;
+    memset(&seen, 0, sizeof seen);
+    ck_assert_int_eq(clv_forecaster_set_callback(f, record_epoch, &seen), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_fit(f, log, day("1997-09-30")), CLV_OK);
+    /* The early-stopping run: epochs 1..k with finite validation losses. */
+    uint32_t k = 0, best = 0;
+    double best_loss = INFINITY;
+    while (k < seen.n && isfinite(seen.valid[k])) {
+        ck_assert_uint_eq(seen.epoch[k], k + 1);
+        ck_assert_uint_eq(seen.total[k], 12);
+        if (seen.valid[k] < best_loss * (1 - 1e-4)) {
+            best_loss = seen.valid[k];
+            best = k + 1;
+        }
+        k++;
+    }
+    ck_assert_uint_ge(k, 1);
+    ck_assert(k == 12 || k == best + 3);
+    /* The final runs, one per network: `best` passes each, no validation loss. */
+    ck_assert_uint_eq(seen.n, k + 2 * best);
+    for (uint32_t j = k; j < seen.n; j++) {
+        ck_assert(isnan(seen.valid[j]));
+        ck_assert_uint_eq(seen.total[j], best);
+    }
+    clv_forecaster_free(f);
+    clv_txlog_free(log);
+}
+END_TEST
+
+/* Fitted forecasters that differ only in the number of Monte Carlo paths are
+ * the same network (paths are not used in training). The means add up each
+ * week's conditional expectation rather than the draws, so that what remains
+ * of the Monte Carlo noise is the spread of the paths' histories; measured
+ * here against 256 paths. P(active) is exact (one deterministic path). */
+START_TEST(means_have_little_monte_carlo_noise)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    const int32_t cutoff = day("1997-09-30");
+    clv_txlog *log = synthetic(400, INT32_MAX);
+    clv_forecast_options o;
+    clv_forecast_options_init(&o);
+    o.epochs = 3;
+    o.hidden_size = 16;
+    o.ensemble = 1;
+    clv_prediction *p[2];
+    const uint32_t samples[2] = { 32, 256 };
+    for (int k = 0; k < 2; k++) {
+        o.samples = samples[k];
+        clv_forecaster *f;
+        ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
+        ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+        ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 273, &p[k]), CLV_OK);
+        clv_forecaster_free(f);
+    }
+    const uint64_t n = clv_prediction_customers(p[0]);
+    const float *a = clv_prediction_spend(p[0]), *b = clv_prediction_spend(p[1]);
+    const float *pa = clv_prediction_p_active(p[0]), *pb = clv_prediction_p_active(p[1]);
+    double diff = 0, total = 0, total_few = 0, pdiff = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        diff += fabs(a[i] - b[i]);
+        total += b[i];
+        total_few += a[i];
+        /* P(active) comes from the path that never buys: no sampling at all. */
+        pdiff = fmax(pdiff, fabs(pa[i] - pb[i]));
+    }
+    printf("spend: mean |32 paths - 256 paths| / mean = %.4f, totals differ by %.4f; P(active) max difference %.2g\n",
+           diff / total, fabs(total_few - total) / total, pdiff);
+    ck_assert_double_lt(diff / total, 0.15);
+    ck_assert_double_lt(fabs(total_few - total) / total, 0.02);
+    ck_assert_double_lt(pdiff, 1e-6);
+    clv_prediction_free(p[0]);
+    clv_prediction_free(p[1]);
+    clv_txlog_free(log);
+}
+END_TEST
+
+/* What BTYD users ask for: one-time buyers do not all get P(active) = 1, and
+ * a purchase long ago means less than a recent one; customers with a single
+ * purchase days before the cutoff get finite, positive predictions. */
+typedef struct pair_af {
+    double age, p;
+} pair_af;
+
+static int by_age(const void *a, const void *b)
+{
+    double x = ((const pair_af *)a)->age, y = ((const pair_af *)b)->age;
+    return (x > y) - (x < y);
+}
+
+START_TEST(one_time_buyers_and_short_histories)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    const int32_t cutoff = day("1997-09-30");
+    clv_txlog *log = synthetic(600, INT32_MAX);
+    /* Two newcomers: one purchase 3 days before the cutoff, one on it. */
+    static const char extra[] = "customer_id,date,amount\nnew-a,1997-09-27,25.00\nnew-b,1997-09-30,40.00\n"
+                                "old-c,1997-01-05,25.00\n";
+    ck_assert_int_eq(clv_txlog_read_csv_buffer(log, extra, sizeof extra - 1, "extra.csv", NULL), CLV_OK);
+    /* A trained model (auto epochs), not the 3-pass one of the other tests. */
+    clv_forecast_options o;
+    clv_forecast_options_init(&o);
+    o.hidden_size = 16;
+    o.samples = 8;
+    o.max_epochs = 20;
+    o.ensemble = 1;
+    clv_forecaster *f;
+    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+    clv_prediction *p;
+    ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 273, &p), CLV_OK);
+    clv_pipeline *pipe;
+    ck_assert_int_eq(clv_pipeline_new(&pipe, NULL), CLV_OK);
+    ck_assert_int_eq(clv_pipeline_fit(pipe, log, cutoff), CLV_OK);
+    clv_dataset *ds;
+    ck_assert_int_eq(clv_pipeline_transform(pipe, log, cutoff, cutoff, &ds), CLV_OK);
+    const uint64_t n = clv_prediction_customers(p);
+    ck_assert_uint_eq(n, clv_dataset_customers(ds));
+    const float *freq = clv_dataset_frequency(ds), *first_age = clv_dataset_age_days(ds);
+    const float *pa = clv_prediction_p_active(p), *sp = clv_prediction_spend(p);
+    double lo = 1, hi = 0, p_new = -1, p_old = -1;
+    int found = 0;
+    pair_af *one = calloc(n, sizeof *one);
+    ck_assert_ptr_nonnull(one);
+    size_t m = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        const char *id = clv_prediction_customer_id(p, i);
+        ck_assert_str_eq(id, clv_dataset_customer_id(ds, i));
+        if (strncmp(id, "new-", 4) == 0) {
+            ck_assert(isfinite(sp[i]) && sp[i] > 0);
+            ck_assert(pa[i] > 0 && pa[i] < 1);
+            found++;
+        }
+        if (strcmp(id, "new-a") == 0) p_new = pa[i];
+        if (strcmp(id, "old-c") == 0) p_old = pa[i];
+        if (freq[i] != 0) continue;
+        ck_assert(pa[i] > 0 && pa[i] < 1);
+        lo = fmin(lo, pa[i]);
+        hi = fmax(hi, pa[i]);
+        one[m].age = first_age[i];
+        one[m].p = pa[i];
+        m++;
+    }
+    ck_assert_int_eq(found, 2);
+    ck_assert_uint_ge(m, 30);
+    /* Youngest third against oldest third of the one-time buyers. */
+    qsort(one, m, sizeof *one, by_age);
+    double young = 0, old = 0;
+    for (size_t k = 0; k < m / 3; k++) {
+        young += one[k].p;
+        old += one[m - 1 - k].p;
+    }
+    young /= m / 3;
+    old /= m / 3;
+    printf("%zu one-time buyers: P(active) %.3f..%.3f; youngest third %.3f (first purchase %.0f..%.0f days ago), "
+           "oldest third %.3f (%.0f..%.0f days); $25 three days ago %.3f, $25 268 days ago %.3f\n", m, lo, hi, young,
+           one[0].age, one[m / 3 - 1].age, old, one[m - m / 3].age, one[m - 1].age, p_new, p_old);
+    ck_assert_double_gt(hi - lo, 0.05);
+    ck_assert_double_gt(p_new, p_old);
+    free(one);
+    clv_dataset_free(ds);
+    clv_pipeline_free(pipe);
+    clv_prediction_free(p);
+    clv_forecaster_free(f);
+    clv_txlog_free(log);
+}
+END_TEST
+
+/* An ensemble of E networks predicts the average of E single networks with
+ * seeds seed .. seed + E - 1 (same passes): the same initialisation,
+ * shuffling and Monte Carlo streams, member by member. */
+START_TEST(ensemble_is_the_average_of_its_networks)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    const int32_t cutoff = day("1997-09-30");
+    clv_txlog *log = synthetic(300, INT32_MAX);
+    clv_forecast_options o;
+    clv_forecast_options_init(&o);
+    ck_assert_uint_eq(o.ensemble, 3);
+    o.epochs = 2;
+    o.hidden_size = 8;
+    o.samples = 8;
+    o.seed = 7;
+    clv_prediction *single[3], *all;
+    for (int k = 0; k < 3; k++) {
+        o.ensemble = 1;
+        o.seed = 7 + (uint64_t)k;
+        clv_forecaster *f;
+        ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
+        ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+        ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 182, &single[k]), CLV_OK);
+        clv_forecaster_free(f);
+    }
+    o.ensemble = 3;
+    o.seed = 7;
+    clv_forecaster *f;
+    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 182, &all), CLV_OK);
+    const uint64_t n = clv_prediction_customers(all);
+    double worst = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        double sp = 0, tx = 0, pa = 0;
+        for (int k = 0; k < 3; k++) {
+            sp += clv_prediction_spend(single[k])[i] / 3.0;
+            tx += clv_prediction_transactions(single[k])[i] / 3.0;
+            pa += clv_prediction_p_active(single[k])[i] / 3.0;
+        }
+        worst = fmax(worst, fabs(sp - clv_prediction_spend(all)[i]) / (1.0 + sp));
+        worst = fmax(worst, fabs(tx - clv_prediction_transactions(all)[i]) / (1.0 + tx));
+        worst = fmax(worst, fabs(pa - clv_prediction_p_active(all)[i]));
+    }
+    ck_assert_double_lt(worst, 1e-5);
+    for (int k = 0; k < 3; k++) clv_prediction_free(single[k]);
+    clv_prediction_free(all);
+    clv_forecaster_free(f);
+    clv_txlog_free(log);
+}
+END_TEST
+
+/* Explanations: the explained value is the first week's expected spend (a
+ * 7-day prediction has no sampled week before it, so the two agree), and the
+ * integrated-gradients attributions add up to value - baseline. */
+START_TEST(explanations_add_up)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    const int32_t cutoff = day("1997-09-30");
+    clv_txlog *log = synthetic(400, INT32_MAX);
+    clv_forecaster *f = fitted(log, cutoff);
+    clv_prediction *p;
+    ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 7, &p), CLV_OK);
+    int explained = 0;
+    double worst = 0;
+    for (uint64_t i = 0; i < clv_prediction_customers(p); i += 37) {
+        const char *id = clv_prediction_customer_id(p, i);
+        clv_explanation *e;
+        ck_assert_int_eq(clv_forecaster_explain(f, log, cutoff, id, &e), CLV_OK);
+        const uint32_t W = clv_explanation_weeks(e), K = clv_explanation_inputs(e);
+        ck_assert_uint_eq(K, 12);
+        ck_assert_uint_ge(W, 1);
+        ck_assert_str_eq(clv_explanation_input_name(e, 0), "transactions");
+        ck_assert_ptr_null(clv_explanation_input_name(e, K));
+        const double v = clv_explanation_value(e), b = clv_explanation_baseline(e);
+        ck_assert_double_eq_tol(v, clv_prediction_spend(p)[i], 1e-4 * v + 1e-4);
+        double sum = 0;
+        const float *a = clv_explanation_attributions(e);
+        for (uint32_t k = 0; k < W * K; k++) {
+            ck_assert(isfinite(a[k]));
+            sum += a[k];
+        }
+        worst = fmax(worst, fabs(sum - (v - b)) / (fabs(v - b) + 1e-3));
+        clv_explanation_free(e);
+        explained++;
+    }
+    printf("explanations: %d customers, completeness error at most %.2g of value - baseline\n", explained, worst);
+    ck_assert_double_lt(worst, 0.02);
+    clv_explanation *e = (clv_explanation *)1;
+    ck_assert_int_eq(clv_forecaster_explain(f, log, cutoff, "no-such-customer", &e), CLV_EINVAL);
+    ck_assert_ptr_null(e);
+    ck_assert(strstr(clv_last_error(), "no-such-customer") != NULL);
+    clv_explanation_free(NULL);
+    clv_prediction_free(p);
+    clv_forecaster_free(f);
+    clv_txlog_free(log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("forecast");
@@ -383,6 +692,11 @@ int main(void)
     tcase_add_test(tc, backtest_rows);
     tcase_add_test(tc, fit_ignores_row_order_after_cutoff);
     tcase_add_test(tc, concurrent_predictions);
+    tcase_add_test(tc, early_stopping_picks_the_epochs);
+    tcase_add_test(tc, means_have_little_monte_carlo_noise);
+    tcase_add_test(tc, one_time_buyers_and_short_histories);
+    tcase_add_test(tc, ensemble_is_the_average_of_its_networks);
+    tcase_add_test(tc, explanations_add_up);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
 }
