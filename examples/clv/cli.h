@@ -65,5 +65,6 @@ int cmd_train(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const char usage[] =
     "  evaluate   honest backtest: the sequence model against BG/NBD, Pareto/NBD\n"
     "             (with Gamma-Gamma spend) and a naive baseline\n"
     "  explain    why one customer's prediction is what it is (attributions)\n"
+    "  tune       bounded hyper-parameter search on the temporal validation split\n"
     "  version    print the library version\n"
     "\n"
     "'clv COMMAND --help' describes each command. Exit status: 0 success,\n"
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         { "demo", cmd_demo },       { "simulate", cmd_simulate }, { "train", cmd_train },
         { "predict", cmd_predict }, { "evaluate", cmd_evaluate }, { "explain", cmd_explain },
+        { "tune", cmd_tune },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(cmd, cmds[i].name)) {

@@ -31,7 +31,7 @@ expect() {
 }
 
 # --- help for every command -------------------------------------------------
-for c in demo simulate train predict evaluate explain; do
+for c in demo simulate train predict evaluate explain tune; do
     if "$clv" "$c" --help | grep -q "^usage: clv $c"; then ok; else bad "clv $c --help"; fi
 done
 if "$clv" --help | grep -q "^commands:"; then ok; else bad "clv --help"; fi
@@ -97,6 +97,14 @@ PY
 then ok; else bad "explain output: $(cat "$tmp/x.txt")"; fi
 expect 1 "customer 'nobody' has no purchase" -- explain --model "$tmp/m.clv" --data "$tmp/log.csv" --customer nobody
 expect 2 "--customer is required" -- explain --model "$tmp/m.clv" --data "$tmp/log.csv"
+
+# --- tune: 18 early-stopping runs on the held-out weeks, the best one trained ---
+"$clv" tune --data "$tmp/log.csv" --cutoff 1997-09-30 --out "$tmp/tuned.clv" --horizon 91 --quiet >"$tmp/tune.txt" ||
+    bad "tune failed"
+if [ "$(grep -cE '^(lstm|gru) +[0-9]+ +0\.[0-9]+ +[0-9.]+ +[0-9]+$' "$tmp/tune.txt")" = 18 ] &&
+    grep -qE '^best: --model (lstm|gru) --hidden [0-9]+ --lr [0-9.e-]+' "$tmp/tune.txt" &&
+    [ "$(head -c 8 "$tmp/tuned.clv")" = "CLVMODEL" ]; then ok; else bad "tune output: $(cat "$tmp/tune.txt")"; fi
+expect 2 "--out needs --horizon" -- tune --data "$tmp/log.csv" --cutoff 1997-09-30 --out "$tmp/t.clv"
 
 # --- demo scenarios: the oracle row and each model's gap to it --------------
 expect 2 "unknown --scenario 'bogus'" -- demo --scenario bogus
