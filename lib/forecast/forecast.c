@@ -638,6 +638,8 @@ static void rollout_free(rollout *r)
     clv__free(r->totals);
     clv__free(r->paths);
     clv__arena_free(&r->arena);
+    /* Idempotent: rollout_alloc frees on failure and its caller frees again. */
+    memset(r, 0, sizeof *r);
 }
 
 static int rollout_alloc(rollout *r, const clv_forecaster *f, uint32_t C, uint32_t S, uint32_t T)
