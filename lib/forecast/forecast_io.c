@@ -101,6 +101,7 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
     clv_forecaster *probe = NULL;
     int rc = clv_forecaster_new(&probe, o);
     clv_forecaster_free(probe);
+    if (rc == CLV_ENOMEM) return rc;   /* the probe could not allocate: not the file's fault */
     if (rc != CLV_OK) return clv__reader_fail(r, "invalid forecaster options (%s)", clv_last_error());
     if (!(f->value_sigma >= 0) || !(f->top_class_mean >= 0) || (f->use_season != 0 && f->use_season != 1))
         return clv__reader_fail(r, "invalid sampling statistics");
