@@ -684,6 +684,9 @@ static void sample_week(const clv_forecaster *f, const float *o, path *p, double
     if (count > 0) {
         double v = expm1(o[CLV__TX_CLASSES] + f->value_sigma * clv__rng_normal(&p->rng));
         spend = count * (v > 0 ? v : 0);
+        /* A wide lognormal can overflow a float (exp(95) > FLT_MAX) and the
+         * next week's input would be Inf; 1e30 keeps sums over any horizon finite. */
+        if (!(spend <= 1e30)) spend = 1e30;
     }
     p->tx = (float)count;
     p->spend = (float)spend;
