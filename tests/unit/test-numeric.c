@@ -119,6 +119,47 @@ START_TEST(forecaster_absurd_lr_refused)
 }
 END_TEST
 
+/* Divergence inside clv_forecaster_fit: the API caps lr below 10, so the
+ * test sets an absurd one behind its back (the struct is internal). The fit
+ * stops at the diverging step with CLV_ENUMERIC naming the epoch, keeps the
+ * model's last finite weights, and the forecaster is not fitted: predict and
+ * save refuse with CLV_ESTATE and write nothing. */
+START_TEST(forecaster_fit_divergence)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    clv_txlog *log = sim_log(80);
+    clv_forecast_options o;
+    clv_forecast_options_init(&o);
+    o.epochs = 3;
+    o.hidden_size = 4;
+    o.samples = 2;
+    clv_forecaster *f;
+    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
+    f->o.lr = 1e30f;
+    const int32_t cut = day("1997-09-30");
+    int rc = clv_forecaster_fit(f, log, cut);
+    ck_assert_msg(rc == CLV_ENUMERIC, "fit: %d %s", rc, clv_last_error());
+    ck_assert_msg(strstr(clv_last_error(), "clv_forecaster_fit: training diverged in epoch "), "%s", clv_last_error());
+    printf("numeric: %s\n", clv_last_error());
+    ck_assert_ptr_nonnull(f->model);
+    ck_assert(all_finite(clv_model_params(f->model), clv_model_param_count(f->model)));
+    ck_assert_int_eq(clv_forecaster_is_fitted(f), 0);
+    clv_prediction *p = (clv_prediction *)f;
+    ck_assert_int_eq(clv_forecaster_predict(f, log, cut, 28, &p), CLV_ESTATE);
+    ck_assert_ptr_null(p);
+    const char path[] = "/tmp/clv-test-numeric-never.clv";
+    unlink(path);
+    ck_assert_int_eq(clv_forecaster_save(f, path), CLV_ESTATE);
+    ck_assert_int_eq(access(path, F_OK), -1);
+    /* A sane rate fits the same forecaster afterwards. */
+    f->o.lr = 3e-3f;
+    ck_assert_int_eq(clv_forecaster_fit(f, log, cut), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_is_fitted(f), 1);
+    clv_forecaster_free(f);
+    clv_txlog_free(log);
+}
+END_TEST
+
 /* Amounts whose float sums overflow used to be accepted (finite rows), and
  * the forecaster's fit then failed deep inside with "clv_model_forward:
  * x[0][0][1] is not finite" (CLV_EINVAL, about an argument the caller never
@@ -295,6 +336,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, train_step_divergence_keeps_last_finite_weights);
     tcase_add_test(tc, forecaster_absurd_lr_refused);
+    tcase_add_test(tc, forecaster_fit_divergence);
     tcase_add_test(tc, absurd_amounts_refused_at_the_row);
     tcase_add_test(tc, amounts_at_the_cap_stay_finite);
     tcase_add_test(tc, forecaster_with_nonfinite_weights_never_written);
