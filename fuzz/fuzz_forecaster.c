@@ -59,10 +59,14 @@ static void try_load(const uint8_t *data, size_t size, int from_file)
         if (!fp) FUZZ_FAIL("cannot create %s", path);
         if (size && fwrite(data, 1, size, fp) != size) FUZZ_FAIL("cannot write %s", path);
         fclose(fp);
+        size_t mark = fuzz_mark();
         rc = clv_forecaster_load(&f, path);
+        fuzz_check_growth(mark, size, "clv_forecaster_load");
         unlink(path);
     } else {
+        size_t mark = fuzz_mark();
         rc = clv_forecaster_load_buffer(&f, size ? data : (const uint8_t *)"", size);
+        fuzz_check_growth(mark, size, "clv_forecaster_load_buffer");
     }
     if (rc != CLV_OK && rc != CLV_EFORMAT && rc != CLV_ENOMEM) FUZZ_FAIL("load status %d: %s", rc, clv_last_error());
     if (rc != CLV_OK) {
@@ -79,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int init;
     if (!init) {
         fuzz_init();
+        fuzz_install_allocator();
         small_log();
         init = 1;
     }

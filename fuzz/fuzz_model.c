@@ -50,7 +50,9 @@ static void try_load(const uint8_t *data, size_t size)
     clv__reader r;
     if (clv__reader_open(&r, data, size, "fuzz.clv") != CLV_OK) return;
     clv_model *m = NULL;
+    size_t mark = fuzz_mark();
     int rc = clv__model_read(&r, &m);
+    fuzz_check_growth(mark, size, "clv__model_read");
     if (rc != CLV_OK && rc != CLV_EFORMAT && rc != CLV_ENOMEM) FUZZ_FAIL("model_read status %d", rc);
     if ((rc == CLV_OK) != (m != NULL)) FUZZ_FAIL("model_read: status %d but model %p", rc, (void *)m);
     if (m) {
@@ -65,7 +67,9 @@ static void try_load(const uint8_t *data, size_t size)
         clv_model_free(m);
     }
     clv_pipeline *p = NULL;
+    mark = fuzz_mark();
     rc = clv__pipeline_read(&r, &p);
+    fuzz_check_growth(mark, size, "clv__pipeline_read");
     if (rc != CLV_OK && rc != CLV_EFORMAT && rc != CLV_ENOMEM) FUZZ_FAIL("pipeline_read status %d", rc);
     if (p) {
         clv__writer w;
@@ -83,6 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int init;
     if (!init) {
         fuzz_init();
+        fuzz_install_allocator();
         init = 1;
     }
     try_load(data, size);
