@@ -13,6 +13,7 @@
  * logic sees records split across read() calls at chosen boundaries. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -143,6 +144,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     uint64_t n = clv_dataset_customers(ds);
                     for (uint64_t i = 0; i < n; i++)
                         if (!clv_dataset_customer_id(ds, i)) FUZZ_FAIL("customer %llu has no id", (unsigned long long)i);
+                    /* Whatever the rows held, the features are finite. */
+                    const uint64_t nseq = n * clv_dataset_steps(ds) * clv_dataset_seq_features(ds);
+                    const uint64_t nst = n * clv_dataset_static_features(ds);
+                    for (uint64_t i = 0; i < nseq; i++)
+                        if (!isfinite(clv_dataset_sequences(ds)[i])) FUZZ_FAIL("sequence feature %llu is not finite", (unsigned long long)i);
+                    for (uint64_t i = 0; i < nst; i++)
+                        if (!isfinite(clv_dataset_static(ds)[i])) FUZZ_FAIL("static feature %llu is not finite", (unsigned long long)i);
+                    for (uint64_t i = 0; i < n; i++)
+                        if (!isfinite(clv_dataset_target_spend(ds)[i]) || !isfinite(clv_dataset_monetary_repeat(ds)[i]))
+                            FUZZ_FAIL("customer %llu: a target or monetary value is not finite", (unsigned long long)i);
+                } else if (trc != CLV_ENOMEM) {
+                    FUZZ_FAIL("transform of a fitted pipeline: status %d: %s", trc, clv_last_error());
                 }
                 clv_dataset_free(ds);
             }
