@@ -1,6 +1,7 @@
 /* Saving and loading a clv_forecaster: one model file with three sections,
  * 'FCST' (options, input scalers, sampling statistics), 'PIPE' (the fitted
  * pipeline) and 'MODL' (the sequence model). Format: docs/model-format.md. */
+#include <math.h>
 #include <string.h>
 
 #include "../io/container.h"
@@ -105,6 +106,16 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
     if (rc != CLV_OK) return clv__reader_fail(r, "invalid forecaster options (%s)", clv_last_error());
     if (!(f->value_sigma >= 0) || !(f->top_class_mean >= 0) || (f->use_season != 0 && f->use_season != 1))
         return clv__reader_fail(r, "invalid sampling statistics");
+    /* Finite is not enough: the roll-out computes (x - mean) * scale in
+     * float and samples with these statistics, so values no fit can produce
+     * (a scale is 1/sd with sd > 1e-6, or 1) would make its inputs Inf. */
+    for (int k = 0; k < CLV__IN_COUNT; k++)
+        if (!(f->in_scale[k] > 0 && f->in_scale[k] <= 1e6f) || !(fabsf(f->in_mean[k]) <= 1e9f))
+            return clv__reader_fail(r, "input scaler %d out of range (mean %g, scale %g; expected |mean| <= 1e9, 0 < scale <= 1e6)",
+                                    k, (double)f->in_mean[k], (double)f->in_scale[k]);
+    if (f->value_sigma > 100 || f->top_class_mean > 1e9)
+        return clv__reader_fail(r, "sampling statistics out of range (value_sigma %g, expected <= 100; top_class_mean %g, expected <= 1e9)",
+                                f->value_sigma, f->top_class_mean);
     return CLV_OK;
 }
 

@@ -12,6 +12,8 @@
 
 #include "clv_internal.h"
 #include "io/container.h"
+#include "io/serialize.h"
+#include "pipeline/pipeline_impl.h"
 #include "test-common.h"
 
 typedef struct counting {
@@ -132,8 +134,75 @@ START_TEST(forecaster_fields_cannot_inflate_allocations)
     printf("hostile: %ld forecaster files with a hostile 32-bit field: %ld refused, %ld loaded; peak allocation %zu bytes "
            "(valid file: %zu) for a %zu-byte file\n", loaded + refused, refused, loaded, worst, valid_peak, n);
     ck_assert_int_gt(refused, 500);   /* most words are weights: changing one still loads */
+
+    /* Finite values no fit can produce in the FCST section (header 24 +
+     * section header 16; input means at 100, scales at 132, top_class_mean
+     * at 164, value_sigma at 172): the roll-out would compute Inf inputs. */
+    ck_assert_mem_eq(file + 24, "FCST", 4);
+    const struct { size_t off; int f64; double v; const char *needle; } bad[] = {
+        { 132, 0, 1e30, "input scaler 0 out of range" },
+        { 132 + 4 * 7, 0, -1.0, "input scaler 7 out of range" },
+        { 100 + 4 * 7, 0, 1e20, "input scaler 7 out of range" },
+        { 164, 1, 1e300, "sampling statistics out of range" },
+        { 172, 1, 1e10, "sampling statistics out of range" },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        memcpy(b, file, n);
+        if (bad[k].f64) memcpy(b + bad[k].off, &bad[k].v, 8);   /* little-endian host, as the format */
+        else {
+            float fv = (float)bad[k].v;
+            memcpy(b + bad[k].off, &fv, 4);
+        }
+        reseal(b, n);
+        ck_assert_int_eq(load_bounded(b, n, &peak, "out-of-range statistic"), CLV_EFORMAT);
+        ck_assert_msg(strstr(clv_last_error(), bad[k].needle), "case %zu: %s", k, clv_last_error());
+    }
     free(b);
     clv_free(file);
+}
+END_TEST
+
+/* A fitted pipeline stores its scalers; without normalisation they are the
+ * identity. A file with another (finite) shift or scale used to load, and
+ * the forecaster's roll-out then met Inf inputs ("clv__model_history:
+ * x[0][0][7] is not finite", found by fuzzing). Refused at load now. */
+START_TEST(pipeline_scalers_must_be_what_a_fit_writes)
+{
+    static const char csv[] = "customer_id,date,amount\na,1997-01-01,10\na,1997-02-01,12\nb,1997-01-03,7\n";
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_read_csv_buffer(log, csv, sizeof csv - 1, "t", NULL), CLV_OK);
+    int32_t cut;
+    ck_assert_int_eq(clv_date_parse("1997-06-30", &cut), CLV_OK);
+    const struct { int32_t norm; double shift, scale; const char *needle; } cases[] = {
+        { CLV_NORM_NONE, 0.0, 1e300, "without normalisation it must be 0, 1" },
+        { CLV_NORM_NONE, -5.0, 1.0, "without normalisation it must be 0, 1" },
+        { CLV_NORM_ZSCORE, 0.0, -1.0, "negative scale" },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        clv_pipeline_options po;
+        clv_pipeline_options_init(&po);
+        po.norm = cases[k].norm;
+        clv_pipeline *p;
+        ck_assert_int_eq(clv_pipeline_new(&p, &po), CLV_OK);
+        ck_assert_int_eq(clv_pipeline_fit(p, log, cut), CLV_OK);
+        p->shift[3] = cases[k].shift;
+        p->scale[3] = cases[k].scale;
+        clv__writer w;
+        clv__writer_init(&w);
+        ck_assert_int_eq(clv__pipeline_write(&w, p), CLV_OK);
+        ck_assert_int_eq(clv__writer_finish(&w), CLV_OK);
+        clv__reader r;
+        ck_assert_int_eq(clv__reader_open(&r, w.buf, (size_t)w.len, "p.clv"), CLV_OK);
+        clv_pipeline *back = NULL;
+        ck_assert_int_eq(clv__pipeline_read(&r, &back), CLV_EFORMAT);
+        ck_assert_ptr_null(back);
+        ck_assert_msg(strstr(clv_last_error(), cases[k].needle) && strstr(clv_last_error(), "scaler 3"),
+                      "case %zu: %s", k, clv_last_error());
+        clv__writer_free(&w);
+        clv_pipeline_free(p);
+    }
+    clv_txlog_free(log);
 }
 END_TEST
 
@@ -143,6 +212,7 @@ int main(void)
     TCase *tc = tcase_create("forecaster-file");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, forecaster_fields_cannot_inflate_allocations);
+    tcase_add_test(tc, pipeline_scalers_must_be_what_a_fit_writes);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
 }
