@@ -329,6 +329,44 @@ START_TEST(forecaster_with_nonfinite_weights_never_written)
 }
 END_TEST
 
+/* Min-max scaling fitted on a narrow range (amounts of 1e-40: a span of
+ * ~1e-40, a scale of ~1e40) then applied to an ordinary customer used to
+ * give Inf features, which no model accepts. They saturate at FLT_MAX. */
+START_TEST(scaled_features_saturate_instead_of_inf)
+{
+    static const char narrow[] = "customer_id,date,amount\na,1997-01-01,1e-40\na,1997-02-01,1e-40\n"
+                                 "b,1997-01-03,2e-40\nb,1997-03-01,3e-40\n";
+    static const char wide[] = "customer_id,date,amount\na,1997-01-01,1e-40\nc,1997-01-05,250\nc,1997-02-05,900\n";
+    clv_txlog *fitlog, *log;
+    ck_assert_int_eq(clv_txlog_new(&fitlog, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_read_csv_buffer(fitlog, narrow, sizeof narrow - 1, "narrow", NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_read_csv_buffer(log, wide, sizeof wide - 1, "wide", NULL), CLV_OK);
+    const int32_t norms[] = { CLV_NORM_MINMAX, CLV_NORM_ZSCORE };
+    for (int k = 0; k < 2; k++) {
+        clv_pipeline_options po;
+        clv_pipeline_options_init(&po);
+        po.norm = norms[k];
+        clv_pipeline *p;
+        ck_assert_int_eq(clv_pipeline_new(&p, &po), CLV_OK);
+        ck_assert_int_eq(clv_pipeline_fit(p, fitlog, day("1997-06-30")), CLV_OK);
+        clv_dataset *ds;
+        ck_assert_int_eq(clv_pipeline_transform(p, log, day("1997-06-30"), 0, &ds), CLV_OK);
+        const uint64_t n = clv_dataset_customers(ds);
+        ck_assert_uint_eq(n, 2);
+        const uint32_t S = clv_dataset_static_features(ds);
+        for (uint64_t i = 0; i < n * S; i++)
+            ck_assert_msg(isfinite(clv_dataset_static(ds)[i]), "norm %d: static feature %llu of customer %s is %g",
+                          norms[k], (unsigned long long)(i % S), clv_dataset_customer_id(ds, i / S),
+                          (double)clv_dataset_static(ds)[i]);
+        clv_dataset_free(ds);
+        clv_pipeline_free(p);
+    }
+    clv_txlog_free(fitlog);
+    clv_txlog_free(log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("numeric");
@@ -339,6 +377,7 @@ int main(void)
     tcase_add_test(tc, forecaster_fit_divergence);
     tcase_add_test(tc, absurd_amounts_refused_at_the_row);
     tcase_add_test(tc, amounts_at_the_cap_stay_finite);
+    tcase_add_test(tc, scaled_features_saturate_instead_of_inf);
     tcase_add_test(tc, forecaster_with_nonfinite_weights_never_written);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
