@@ -774,6 +774,8 @@ static void rollout_free(rollout *r)
     clv__free(r->pool);
     clv__free(r->paths);
     clv__arena_free(&r->arena);
+    /* Idempotent: rollout_alloc frees on failure and its caller frees again. */
+    memset(r, 0, sizeof *r);
 }
 
 static int rollout_alloc(rollout *r, const clv_forecaster *f, uint32_t C, uint32_t S, uint32_t T)
@@ -834,6 +836,7 @@ static void sample_week(const clv_forecaster *f, double sig, const float *o, pat
     const double mean_value = exp(o[CLV__TX_CLASSES] + 0.5 * sig * sig) - 1.0;
     w->exp_tx = keep * mean_count;
     w->exp_spend = w->exp_tx * (mean_value > 0 ? mean_value : 0);
+    if (!(w->exp_spend <= 1e30)) w->exp_spend = 1e30;   /* as the draws below: sums stay finite in float */
     w->p_none = 1.0 - keep * (1.0 - e[0] / z);
     w->tx = w->spend = 0;
     if (no_buy) return;
@@ -845,6 +848,9 @@ static void sample_week(const clv_forecaster *f, double sig, const float *o, pat
     if (count > 0) {
         double v = expm1(o[CLV__TX_CLASSES] + sig * clv__rng_normal(&p->rng));
         w->spend = count * (v > 0 ? v : 0);
+        /* A wide lognormal can overflow a float (exp(95) > FLT_MAX) and the
+         * next week's input would be Inf; 1e30 keeps sums over any horizon finite. */
+        if (!(w->spend <= 1e30)) w->spend = 1e30;
     }
     w->tx = count;
 }

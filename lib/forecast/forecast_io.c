@@ -130,6 +130,7 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
     clv_forecaster *probe = NULL;
     int rc = clv_forecaster_new(&probe, o);
     clv_forecaster_free(probe);
+    if (rc == CLV_ENOMEM) return rc;   /* the probe could not allocate: not the file's fault */
     if (rc != CLV_OK) return clv__reader_fail(r, "invalid forecaster options (%s)", clv_last_error());
     for (uint32_t k = 0; k < o->ensemble; k++)
         if (!(f->value_sigma[k] >= 0 && f->value_sigma[k] < 100))
@@ -140,11 +141,22 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
         return clv__reader_fail(r, "invalid input caps (age %g, weeks since last purchase %g)", (double)f->age_cap,
                                 (double)f->since_cap);
     if (f->use_prior != 0 && f->use_prior != 1) return clv__reader_fail(r, "invalid posterior-input flag %d", f->use_prior);
+    /* Bounded so that the posterior inputs stay finite for any history. */
     for (int k = 0; f->use_prior && k < 7; k++) {
         const double v = k < 4 ? f->prior_bgnbd[k] : f->prior_gg[k - 4];
-        if (!(isfinite(v) && v > 0)) return clv__reader_fail(r, "invalid BG/NBD or Gamma-Gamma parameter %d: %g", k, v);
+        if (!(isfinite(v) && v > 0 && v <= 1e8))
+            return clv__reader_fail(r, "invalid BG/NBD or Gamma-Gamma parameter %d: %g (expected 0 < p <= 1e8)", k, v);
     }
     if (f->use_prior && !(f->prior_gg[1] > 1)) return clv__reader_fail(r, "invalid Gamma-Gamma q %g (must be > 1)", f->prior_gg[1]);
+    /* Finite is not enough: the roll-out computes (x - mean) * scale in
+     * float and samples with these statistics, so values no fit can produce
+     * (a scale is 1/sd with sd > 1e-6, or 1) would make its inputs Inf. */
+    for (int k = 0; k < CLV__IN_COUNT; k++)
+        if (!(f->in_scale[k] > 0 && f->in_scale[k] <= 1e6f) || !(fabsf(f->in_mean[k]) <= 1e9f))
+            return clv__reader_fail(r, "input scaler %d out of range (mean %g, scale %g; expected |mean| <= 1e9, 0 < scale <= 1e6)",
+                                    k, (double)f->in_mean[k], (double)f->in_scale[k]);
+    if (f->top_class_mean > 1e9)
+        return clv__reader_fail(r, "sampling statistics out of range (top_class_mean %g, expected <= 1e9)", f->top_class_mean);
     return CLV_OK;
 }
 

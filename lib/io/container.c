@@ -722,19 +722,19 @@ static int write_all(int fd, const uint8_t *p, uint64_t n)
 
 /* Make the rename durable. Filesystems that cannot sync a directory say
  * EINVAL (or ENOTSUP); that is no failure of ours. */
-static int sync_dir(const char *path)
+/* fsync the directory holding `path`, so that the rename is durable. Runs
+ * after the rename, when the new file is already in place: it must not fail
+ * for lack of memory (that would report a failed save that replaced the
+ * file), so the directory name goes into the caller's buffer `dir`, which
+ * holds at least strlen(path) + 2 bytes. */
+static int sync_dir(const char *path, char *dir)
 {
     const char *slash = strrchr(path, '/');
-    char *dir;
     if (!slash) {
-        dir = clv__malloc(2);
-        if (!dir) return clv__oom();
         memcpy(dir, ".", 2);
     } else {
         size_t n = slash == path ? 1 : (size_t)(slash - path);
-        dir = clv__malloc(n + 1);
-        if (!dir) return clv__oom();
-        memcpy(dir, path, n);
+        memmove(dir, path, n);
         dir[n] = '\0';
     }
     int rc = CLV_OK;
@@ -744,7 +744,6 @@ static int sync_dir(const char *path)
             rc = os_error("saved model to", path, "syncing its directory failed (the new file is in place)", errno);
         close(fd);
     }
-    clv__free(dir);
     return rc;
 }
 
@@ -799,8 +798,10 @@ int clv__container_save_path(const clv__writer *w, const char *path)
         clv__free(tmp);
         return os_error("cannot save model to", path, step, err);
     }
+    /* The temporary name's buffer (longer than path) holds the directory. */
+    int rc = sync_dir(path, tmp);
     clv__free(tmp);
-    return sync_dir(path);
+    return rc;
 }
 
 int clv__container_load_path(const char *path, uint8_t **buf, size_t *len)

@@ -313,6 +313,15 @@ static int read_pipeline_body(clv__reader *r, clv_pipeline **out)
                                 want_numeric, want_channels);
     CLV__TRY(clv__get_f64_array(r, p->shift, p->n_numeric, "scaler shift"));
     CLV__TRY(clv__get_f64_array(r, p->scale, p->n_numeric, "scaler scale"));
+    /* What a fit writes: the identity without normalisation, else a scale
+     * >= 0 (0 for a constant feature). Anything else is not a fitted
+     * scaler and could push features past the float range. */
+    for (uint32_t k = 0; k < p->n_numeric; k++) {
+        if (p->o.norm == CLV_NORM_NONE && (p->shift[k] != 0.0 || p->scale[k] != 1.0))
+            return clv__reader_fail(r, "scaler %u is shift %g, scale %g; without normalisation it must be 0, 1", k,
+                                    p->shift[k], p->scale[k]);
+        if (!(p->scale[k] >= 0.0)) return clv__reader_fail(r, "scaler %u has a negative scale %g", k, p->scale[k]);
+    }
     uint32_t ncats;
     CLV__TRY(clv__get_u32(r, &ncats));
     if (ncats > CLV__MAX_CATEGORY_COLUMNS)

@@ -2,6 +2,7 @@
  * calibration window) and transform (the dataset at a cutoff). */
 /* sysconf(_SC_NPROCESSORS_ONLN) is a glibc/BSD extension. */
 #define _DEFAULT_SOURCE
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -184,6 +185,14 @@ static uint32_t threads_for(uint32_t req, uint64_t ncustomers)
 }
 
 /* ---- fit ---------------------------------------------------------------- */
+
+/* A scaled feature as a float: values beyond the float range (a customer
+ * far outside the fit's range, scaled by 1/(max - min) of a narrow one)
+ * saturate instead of becoming Inf, which no model accepts as input. */
+static inline float saturate(double v)
+{
+    return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
+}
 
 static double transform_raw(int32_t norm, double v)
 {
@@ -501,7 +510,7 @@ static void fill_chunk(void *ctx, uint32_t k)
         clv__fill_sequence(log, (uint32_t)i, cutoff, s.first_day, &p->o, F, sq, &ds->lengths[row]);
         clv__raw_features(&s, cutoff, f);
         for (uint32_t q = 0; q < p->n_numeric; q++)
-            st[q] = (float)((transform_raw(p->o.norm, f[q]) - p->shift[q]) * p->scale[q]);
+            st[q] = saturate((transform_raw(p->o.norm, f[q]) - p->shift[q]) * p->scale[q]);
         uint32_t at = p->n_numeric;
         for (uint32_t c = 0; c < p->ncats; c++) {
             uint32_t slot = p->cats[c].nkept;

@@ -366,6 +366,20 @@ int clv__txlog_add(clv_txlog *log, const clv__row *row, const char **why)
     const int purchase = row->event == CLV_EVENT_PURCHASE;
     *why = NULL;
 
+    /* Day records keep float sums. A finite double such as 1e39 is inf as a
+     * float, and a few 3e38 rows overflow a day's or a customer's total:
+     * features would turn non-finite far from the row that caused it. Rows
+     * beyond CLV__MAX_AMOUNT are refused here, before anything changes, so
+     * that any sum of up to 2^32 rows per customer stays finite. */
+    if (purchase && !(fabs(row->amount) <= CLV__MAX_AMOUNT)) {
+        *why = "amount out of range (|amount| must be at most 1e15)";
+        return CLV_EFORMAT;
+    }
+    if (!(fabs(row->quantity) <= CLV__MAX_AMOUNT)) {
+        *why = "quantity out of range (|quantity| must be at most 1e15)";
+        return CLV_EFORMAT;
+    }
+
     if (purchase && row->amount < 0) {
         t->negative_rows++;
         if (o->negative_policy == CLV_NEGATIVE_DROP) return CLV_OK;

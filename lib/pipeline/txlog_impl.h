@@ -12,6 +12,10 @@
 #define CLV__NO_RECORD UINT32_MAX
 
 /* One customer-day: all rows of that customer on that day folded together. */
+/* Largest |amount| and |quantity| of a row (clv__txlog_add refuses more):
+ * float sums of 2^32 such rows stay finite (1e15 * 2^32 < 1e25 << FLT_MAX). */
+#define CLV__MAX_AMOUNT 1e15
+
 typedef struct clv__day_rec {
     int32_t day;          /* days since 1970-01-01 */
     uint32_t next;        /* next OLDER record of the same customer, or CLV__NO_RECORD */
