@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "../clv_internal.h"
+#include "../core/parallel.h"
 #include "../core/tensor.h"
 
 /* One recurrent layer's parameters (and, at the same offsets, gradients). */
@@ -29,15 +30,18 @@ typedef struct clv__param_entry {
 
 /* Activations of one layer over a whole batch, time-major. */
 typedef struct clv__layer_buf {
-    float *act;    /* [T][B][G*H] gate activations; reused for gate gradients in backward */
+    float *act;    /* [T][B][G*H] gate activations, reused for gate gradients in backward;
+                    * LSTM inference: [1][B][G*H], one step's block reused by every step */
     float *hh;     /* GRU: [T][B][3H] hidden-side pre-activations W_hh h + b_hh */
     float *h;      /* [T+1][B][H]: h[0] = 0, h[t+1] = state after step t (frozen past length) */
-    float *c;      /* LSTM: [T+1][B][H] cell states, same indexing */
+    float *c;      /* LSTM: [T+1][B][H] cell states, same indexing; LSTM inference:
+                    * [2][B][H], the state after step t-1 in slot t % 2 */
 } clv__layer_buf;
 
 /* Every buffer of one forward (and backward) pass, carved from one arena. */
 typedef struct clv__pass {
     uint32_t batch, steps;
+    uint32_t act_steps;    /* steps held in layer[].act: T, or 1 for LSTM inference */
     int32_t *lengths;      /* [B] */
     float *x;              /* [T][B][F] time-major copy, zero at padded steps */
     float *stat;           /* [B][S] or NULL */
@@ -61,6 +65,7 @@ typedef struct clv__pass {
 struct clv_model {
     clv_model_options o;
     uint32_t gates;                 /* 4 LSTM, 3 GRU */
+    int32_t threads;                /* clv_model_set_num_threads(); runtime only, never saved */
     uint64_t nparams;
     float *params, *grads;
     clv__rnn_weights w[CLV_MAX_LAYERS], g[CLV_MAX_LAYERS];
@@ -110,15 +115,18 @@ int clv__model_step(const clv_model *m, clv__arena *a, uint32_t batch, const flo
                     float *c, float *out);
 
 /* Recurrent layer kernels. `in` is the layer input [T][B][in]. */
-/* keep_state: h[0] (and c[0]) were preloaded by the caller instead of zero. */
+/* keep_state: h[0] (and c[0]) were preloaded by the caller instead of zero.
+ * threads: the model's clv_model_set_num_threads() value (LSTM only). */
 void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
                        uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
-                       int keep_state);
+                       int keep_state, int reuse_act, uint32_t threads);
+/* Workers an LSTM call uses for `batch` rows when allowed `threads`. */
+uint32_t clv__lstm_workers(uint32_t threads, uint32_t batch);
 /* dy: [T][B][H] gradient w.r.t. outputs (consumed); dx: [T][B][in] output or NULL. */
 void clv__lstm_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t in,
                         uint32_t hid, uint32_t batch, uint32_t steps, const int32_t *len,
                         const float *x, clv__layer_buf *buf, const float *dy, float *dx,
-                        float *dh, float *dc);
+                        float *dh, float *dc, uint32_t threads);
 void clv__gru_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
                       uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
                       int keep_state);

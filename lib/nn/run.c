@@ -62,6 +62,7 @@ static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, 
     memset(p, 0, sizeof *p);
     p->batch = B;
     p->steps = T;
+    p->act_steps = (o->cell == CLV_CELL_LSTM && !training) ? 1 : T;
     p->lengths = (int32_t *)take(a, ovf, B, 1, 1);
     p->x = take(a, ovf, T, B, F);
     if (S) {
@@ -70,9 +71,10 @@ static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, 
     }
     for (uint32_t l = 0; l < o->num_layers; l++) {
         clv__layer_buf *lb = &p->layer[l];
-        lb->act = take(a, ovf, T, B, GH);
+        /* LSTM inference keeps no activations: one step's block, reused. */
+        lb->act = take(a, ovf, p->act_steps, B, GH);
         lb->h = take(a, ovf, (size_t)T + 1, B, H);
-        if (o->cell == CLV_CELL_LSTM) lb->c = take(a, ovf, (size_t)T + 1, B, H);
+        if (o->cell == CLV_CELL_LSTM) lb->c = take(a, ovf, p->act_steps == 1 ? 2 : (size_t)T + 1, B, H);
         else lb->hh = take(a, ovf, T, B, GH);
     }
     if (Os) p->step_out = take(a, ovf, T, B, Os);
@@ -162,7 +164,8 @@ static void pass_forward(const clv_model *m, clv__pass *p, float *final_out, flo
     for (uint32_t l = 0; l < o->num_layers; l++) {
         clv__layer_buf *lb = &p->layer[l];
         if (o->cell == CLV_CELL_LSTM)
-            clv__lstm_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb, keep_state);
+            clv__lstm_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb, keep_state,
+                              p->act_steps == 1, (uint32_t)m->threads);
         else
             clv__gru_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb, keep_state);
         in = lb->h + BH;     /* outputs of steps 0..T-1 feed the next layer */
@@ -219,7 +222,8 @@ int clv__model_history(const clv_model *m, clv__arena *a, uint32_t B, uint32_t T
     const size_t BH = (size_t)B * H;
     for (uint32_t l = 0; l < m->o.num_layers; l++) {
         memcpy(h_out + l * BH, p.layer[l].h + (size_t)T * BH, BH * sizeof(float));
-        if (m->o.cell == CLV_CELL_LSTM) memcpy(c_out + l * BH, p.layer[l].c + (size_t)T * BH, BH * sizeof(float));
+        if (m->o.cell == CLV_CELL_LSTM)   /* inference: c after step T-1 is in slot T % 2 */
+            memcpy(c_out + l * BH, p.layer[l].c + (size_t)(T & 1) * BH, BH * sizeof(float));
     }
     /* The head on each sequence's final state = its output at the last valid step. */
     head_apply(&m->step_w, H, 0, O, B, p.layer[m->o.num_layers - 1].h + (size_t)T * BH, last_out);
@@ -417,7 +421,7 @@ CLV_API int clv_model_backward(clv_model *m, const float *d_final, const float *
         float *dx = (l > 0 || d_x) ? (dy == p->dseq_a ? p->dseq_b : p->dseq_a) : NULL;
         if (o->cell == CLV_CELL_LSTM)
             clv__lstm_backward(&m->w[l], &m->g[l], in_size, H, B, T, p->lengths, in, lb, dy, dx,
-                               p->dh, p->dc);
+                               p->dh, p->dc, (uint32_t)m->threads);
         else
             clv__gru_backward(&m->w[l], &m->g[l], in_size, H, B, T, p->lengths, in, lb, dy, dx,
                               p->dh);
