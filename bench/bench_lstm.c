@@ -3,13 +3,14 @@
  * a Linear(H,1) head on the last hidden state, MSE loss, Adam lr 1e-3),
  * timed through the public API only.
  *
- *   bench_lstm train   H THREADS [B=256]   seconds per clv_model_train_step
- *   bench_lstm infer   H THREADS [B=1024]  seconds per clv_model_predict
- *   bench_lstm latency H THREADS [B=1]     median us per clv_model_predict
+ *   bench_lstm train   H THREADS [B=256 [BLAS_THREADS=1]]   seconds per clv_model_train_step
+ *   bench_lstm infer   H THREADS [B=1024 [BLAS_THREADS=1]]  seconds per clv_model_predict
+ *   bench_lstm latency H THREADS [B=1 [BLAS_THREADS=1]]     median us per clv_model_predict
  *
  * THREADS is libclv's own thread count (clv_model_set_num_threads); OpenBLAS
- * is pinned to 1 thread so the two pools never share the cores (see
- * docs/threading.md). One invocation = one measurement: bench/run interleaves
+ * is pinned to BLAS_THREADS, by default 1 so the two pools never share the
+ * cores (docs/threading.md; the other policy, THREADS=1 BLAS_THREADS=2, is
+ * there to be measured against it). One invocation = one measurement: bench/run interleaves
  * invocations with the peers'. Output: one TSV line in torch_lstm.py's format
  *   mode H threads B value unit key=value...
  * Every memory request libclv makes goes through a counting allocator; the
@@ -106,11 +107,12 @@ int main(int argc, char **argv)
     const int threads = atoi(argv[3]);
     unsigned B = strcmp(mode, "train") == 0 ? 256 : strcmp(mode, "infer") == 0 ? 1024 : 1;
     if (argc > 4) B = (unsigned)atoi(argv[4]);
-    if (H < 1 || threads < 1 || B < 1) return 2;
+    const int blas_threads = argc > 5 ? atoi(argv[5]) : 1;
+    if (H < 1 || threads < 1 || B < 1 || blas_threads < 1) return 2;
 
     clv_allocator al = { sizeof al, count_alloc, count_free, NULL };
     CHECK(clv_set_allocator(&al));
-    CHECK(clv_blas_set_num_threads(1));
+    CHECK(clv_blas_set_num_threads(blas_threads));
 
     clv_model_options mo;
     clv_model_options_init(&mo);

@@ -1,7 +1,8 @@
 #include "smallmat.h"
 
 static void gemv2_portable(float *y, uint32_t rows, const float *w1, uint32_t k1,
-                           const float *v1, const float *w2, uint32_t k2, const float *v2)
+                           const float *v1, const float *w2, uint32_t k2, const float *v2,
+                           int accumulate)
 {
     for (uint32_t n = 0; n < rows; n++) {
         const float *r1 = w1 + (size_t)n * k1;
@@ -11,7 +12,7 @@ static void gemv2_portable(float *y, uint32_t rows, const float *w1, uint32_t k1
             const float *r2 = w2 + (size_t)n * k2;
             for (uint32_t k = 0; k < k2; k++) s += r2[k] * v2[k];
         }
-        y[n] = s;
+        y[n] = accumulate ? y[n] + s : s;
     }
 }
 
@@ -63,7 +64,8 @@ AVX512 static inline __m512 reduce16(const __m512 *a)
 }
 
 AVX512 static void gemv2_avx512(float *y, uint32_t rows, const float *w1, uint32_t k1,
-                                const float *v1, const float *w2, uint32_t k2, const float *v2)
+                                const float *v1, const float *w2, uint32_t k2, const float *v2,
+                                int accumulate)
 {
     uint32_t n0 = 0;
     for (; n0 + 16 <= rows; n0 += 16) {
@@ -72,22 +74,24 @@ AVX512 static void gemv2_avx512(float *y, uint32_t rows, const float *w1, uint32
         for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
         dot16(acc, w1 + (size_t)n0 * k1, k1, v1, k1);
         if (k2) dot16(acc, w2 + (size_t)n0 * k2, k2, v2, k2);
-        _mm512_storeu_ps(y + n0, reduce16(acc));
+        __m512 r = reduce16(acc);
+        if (accumulate) r = _mm512_add_ps(r, _mm512_loadu_ps(y + n0));
+        _mm512_storeu_ps(y + n0, r);
     }
     if (n0 < rows)
         gemv2_portable(y + n0, rows - n0, w1 + (size_t)n0 * k1, k1, v1,
-                       k2 ? w2 + (size_t)n0 * k2 : w2, k2, v2);
+                       k2 ? w2 + (size_t)n0 * k2 : w2, k2, v2, accumulate);
 }
 #endif
 
 void clv__gemv2(float *y, uint32_t rows, const float *w1, uint32_t k1, const float *v1,
-                    const float *w2, uint32_t k2, const float *v2)
+                const float *w2, uint32_t k2, const float *v2, int accumulate)
 {
 #ifdef HAVE_AVX512_KERNEL
     if (__builtin_cpu_supports("avx512f")) {
-        gemv2_avx512(y, rows, w1, k1, v1, w2, k2, v2);
+        gemv2_avx512(y, rows, w1, k1, v1, w2, k2, v2, accumulate);
         return;
     }
 #endif
-    gemv2_portable(y, rows, w1, k1, v1, w2, k2, v2);
+    gemv2_portable(y, rows, w1, k1, v1, w2, k2, v2, accumulate);
 }

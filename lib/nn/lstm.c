@@ -44,9 +44,15 @@ typedef struct lstm_job {
     clv__layer_buf *buf;
     const float *dy;
     float *dx, *dh, *dc;
-    int per_step_input;   /* project x_t inside the step loop (see clv__lstm_forward) */
-    int reuse_act;        /* act is one [B][4H] block reused by every step (inference) */
+    int inference;        /* two cell-state slots, no activations kept */
+    int stream;           /* inference, BLAS: x_t projected per step into one reused block */
+    int small;            /* inference, tiny batch: clv__gemv2 per row, act holds all steps */
 } lstm_job;
+
+uint32_t clv__lstm_act_steps(uint32_t batch, uint32_t steps, int training)
+{
+    return (training || batch <= SMALL_ROWS) ? steps : 1;
+}
 
 uint32_t clv__lstm_workers(uint32_t threads, uint32_t batch)
 {
@@ -66,6 +72,15 @@ static void input_projection(void *ctx, uint32_t part, uint32_t parts)
               0.0f, j->buf->act + (size_t)r0 * gh, gh);
 }
 
+/* Tiny-batch inference: the input projection of every step first (one
+ * BLAS call of T*B rows), then each step only streams W_hh. */
+static void small_input_projection(const lstm_job *j)
+{
+    const uint32_t gh = 4 * j->hid;
+    clv__gemm(0, 1, j->steps * j->batch, gh, j->in, 1.0f, j->x, j->in, j->w->w_ih, j->in, 0.0f,
+              j->buf->act, gh);
+}
+
 static void forward_rows(void *ctx, uint32_t part, uint32_t parts)
 {
     const lstm_job *j = ctx;
@@ -74,18 +89,17 @@ static void forward_rows(void *ctx, uint32_t part, uint32_t parts)
     uint32_t b0, b1;
     clv__split_range(B, part, parts, 1, &b0, &b1);
     for (uint32_t t = 0; t < j->steps; t++) {
-        float *a = j->buf->act + (j->reuse_act ? 0 : t * bg);
+        float *a = j->buf->act + (j->stream ? 0 : t * bg);
         /* Inference keeps two cell-state slots, used in turn (see clv__pass). */
-        const size_t cp = j->reuse_act ? (t & 1) : t, cn = j->reuse_act ? ((t + 1) & 1) : t + 1;
+        const size_t cp = j->inference ? (t & 1) : t, cn = j->inference ? ((t + 1) & 1) : t + 1;
         const float *h_prev = j->buf->h + t * bh, *c_prev = j->buf->c + cp * bh;
         float *h = j->buf->h + (t + 1) * bh, *c = j->buf->c + cn * bh;
-        if (j->per_step_input && b1 - b0 <= SMALL_ROWS) {
+        if (j->small) {
             for (uint32_t b = b0; b < b1; b++)
-                clv__gemv2(a + (size_t)b * gh, gh, j->w->w_ih, j->in,
-                           j->x + ((size_t)t * B + b) * j->in, j->w->w_hh, hid,
-                           h_prev + (size_t)b * hid);
+                clv__gemv2(a + (size_t)b * gh, gh, j->w->w_hh, hid, h_prev + (size_t)b * hid, NULL,
+                           0, NULL, 1);
         } else {
-            if (j->per_step_input)
+            if (j->stream)
                 clv__gemm(0, 1, b1 - b0, gh, j->in, 1.0f, j->x + ((size_t)t * B + b0) * j->in,
                           j->in, j->w->w_ih, j->in, 0.0f, a + (size_t)b0 * gh, gh);
             clv__gemm(0, 1, b1 - b0, gh, hid, 1.0f, h_prev + (size_t)b0 * hid, hid, j->w->w_hh,
@@ -97,19 +111,22 @@ static void forward_rows(void *ctx, uint32_t part, uint32_t parts)
 
 void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
                        uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
-                       int keep_state, int reuse_act, uint32_t threads)
+                       int keep_state, int inference, uint32_t threads)
 {
     const size_t bh = (size_t)batch * hid;
     lstm_job j = { .w = w, .in = in, .hid = hid, .batch = batch, .steps = steps, .len = len,
-                   .x = x, .buf = buf, .reuse_act = reuse_act };
+                   .x = x, .buf = buf, .inference = inference };
     const uint32_t workers = clv__lstm_workers(threads, batch);
-    /* With a reused block the input must be projected step by step; the
-     * block then stays in cache between the GEMMs and the gate math.
+    /* Inference (layout: clv__lstm_act_steps): tiny batches go through
+     * clv__gemv2; larger ones project x_t step by step into one reused
+     * block, which then stays in cache between the GEMMs and the gate math.
      * Training keeps every step's block for backward, and there one GEMM
      * over all steps measured no slower than per-step products. */
-    j.per_step_input = reuse_act;
+    j.small = inference && batch <= SMALL_ROWS;
+    j.stream = inference && !j.small;
 
-    if (!j.per_step_input) clv__parallel_run(workers, input_projection, &j);
+    if (j.small) small_input_projection(&j);
+    else if (!j.stream) clv__parallel_run(workers, input_projection, &j);
     if (!keep_state) {   /* else the caller preloaded h[0] (and c[0]): a roll-out step */
         clv__vec_zero(buf->h, bh);
         clv__vec_zero(buf->c, bh);

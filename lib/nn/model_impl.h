@@ -31,7 +31,8 @@ typedef struct clv__param_entry {
 /* Activations of one layer over a whole batch, time-major. */
 typedef struct clv__layer_buf {
     float *act;    /* [T][B][G*H] gate activations, reused for gate gradients in backward;
-                    * LSTM inference: [1][B][G*H], one step's block reused by every step */
+                    * LSTM inference: [1][B][G*H], one step's block reused by every
+                    * step, except tiny batches ([T][B][G*H], see lstm.c) */
     float *hh;     /* GRU: [T][B][3H] hidden-side pre-activations W_hh h + b_hh */
     float *h;      /* [T+1][B][H]: h[0] = 0, h[t+1] = state after step t (frozen past length) */
     float *c;      /* LSTM: [T+1][B][H] cell states, same indexing; LSTM inference:
@@ -41,7 +42,8 @@ typedef struct clv__layer_buf {
 /* Every buffer of one forward (and backward) pass, carved from one arena. */
 typedef struct clv__pass {
     uint32_t batch, steps;
-    uint32_t act_steps;    /* steps held in layer[].act: T, or 1 for LSTM inference */
+    int inference;         /* planned without training buffers */
+    uint32_t act_steps;    /* steps held in layer[].act (clv__lstm_act_steps for LSTM) */
     int32_t *lengths;      /* [B] */
     float *x;              /* [T][B][F] time-major copy, zero at padded steps */
     float *stat;           /* [B][S] or NULL */
@@ -119,7 +121,9 @@ int clv__model_step(const clv_model *m, clv__arena *a, uint32_t batch, const flo
  * threads: the model's clv_model_set_num_threads() value (LSTM only). */
 void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
                        uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
-                       int keep_state, int reuse_act, uint32_t threads);
+                       int keep_state, int inference, uint32_t threads);
+/* Steps of activations an LSTM pass keeps in layer[].act (training: all). */
+uint32_t clv__lstm_act_steps(uint32_t batch, uint32_t steps, int training);
 /* Workers an LSTM call uses for `batch` rows when allowed `threads`. */
 uint32_t clv__lstm_workers(uint32_t threads, uint32_t batch);
 /* dy: [T][B][H] gradient w.r.t. outputs (consumed); dx: [T][B][in] output or NULL. */

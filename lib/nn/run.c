@@ -62,7 +62,8 @@ static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, 
     memset(p, 0, sizeof *p);
     p->batch = B;
     p->steps = T;
-    p->act_steps = (o->cell == CLV_CELL_LSTM && !training) ? 1 : T;
+    p->inference = !training;
+    p->act_steps = o->cell == CLV_CELL_LSTM ? clv__lstm_act_steps(B, T, training) : T;
     p->lengths = (int32_t *)take(a, ovf, B, 1, 1);
     p->x = take(a, ovf, T, B, F);
     if (S) {
@@ -74,7 +75,7 @@ static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, 
         /* LSTM inference keeps no activations: one step's block, reused. */
         lb->act = take(a, ovf, p->act_steps, B, GH);
         lb->h = take(a, ovf, (size_t)T + 1, B, H);
-        if (o->cell == CLV_CELL_LSTM) lb->c = take(a, ovf, p->act_steps == 1 ? 2 : (size_t)T + 1, B, H);
+        if (o->cell == CLV_CELL_LSTM) lb->c = take(a, ovf, training ? (size_t)T + 1 : 2, B, H);
         else lb->hh = take(a, ovf, T, B, GH);
     }
     if (Os) p->step_out = take(a, ovf, T, B, Os);
@@ -165,7 +166,7 @@ static void pass_forward(const clv_model *m, clv__pass *p, float *final_out, flo
         clv__layer_buf *lb = &p->layer[l];
         if (o->cell == CLV_CELL_LSTM)
             clv__lstm_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb, keep_state,
-                              p->act_steps == 1, (uint32_t)m->threads);
+                              p->inference, (uint32_t)m->threads);
         else
             clv__gru_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb, keep_state);
         in = lb->h + BH;     /* outputs of steps 0..T-1 feed the next layer */

@@ -1558,7 +1558,10 @@ START_TEST(gemv2_matches_reference)
         clv_test_fill(w2, (size_t)rows * k2 + 1, 2 + (uint32_t)s, -1, 1);
         clv_test_fill(v1, 64, 3, -1, 1);
         clv_test_fill(v2, 64, 4, -1, 1);
-        clv__gemv2(y, rows, w1, k1, v1, k2 ? w2 : NULL, k2, k2 ? v2 : NULL);
+        for (uint32_t n = 0; n < rows; n++) y[n] = 0.5f;
+        clv__gemv2(y, rows, w1, k1, v1, k2 ? w2 : NULL, k2, k2 ? v2 : NULL, (int)(s & 1));
+        if (s & 1)
+            for (uint32_t n = 0; n < rows; n++) y[n] -= 0.5f;
         clv__gemm_ref(0, 1, 1, rows, k1, 1.0f, v1, k1, w1, k1, 0.0f, r1, rows);
         for (uint32_t n = 0; n < rows; n++) r2[n] = 0.0f;
         if (k2) clv__gemm_ref(0, 1, 1, rows, k2, 1.0f, v2, k2, w2, k2, 0.0f, r2, rows);
