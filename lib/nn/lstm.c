@@ -94,17 +94,23 @@ static void forward_rows(void *ctx, uint32_t part, uint32_t parts)
         const size_t cp = j->inference ? (t & 1) : t, cn = j->inference ? ((t + 1) & 1) : t + 1;
         const float *h_prev = j->buf->h + t * bh, *c_prev = j->buf->c + cp * bh;
         float *h = j->buf->h + (t + 1) * bh, *c = j->buf->c + cn * bh;
+        /* A roll-out step reads and updates the caller's state in place:
+         * all of h_prev is consumed by the GEMM before the gate pass of the
+         * same rows writes h, and c is read and written element by element. */
+        if (t == 0 && j->buf->h0) h_prev = j->buf->h0, c_prev = j->buf->c0;
+        if (t + 1 == j->steps && j->buf->hT) h = j->buf->hT, c = j->buf->cT;
         if (j->small) {
             for (uint32_t b = b0; b < b1; b++)
                 clv__gemv2(a + (size_t)b * gh, gh, j->w->w_hh, hid, h_prev + (size_t)b * hid, NULL,
                            0, NULL, 1);
-        } else {
-            if (j->stream)
-                clv__gemm(0, 1, b1 - b0, gh, j->in, 1.0f, j->x + ((size_t)t * B + b0) * j->in,
-                          j->in, j->w->w_ih, j->in, 0.0f, a + (size_t)b0 * gh, gh);
-            clv__gemm(0, 1, b1 - b0, gh, hid, 1.0f, h_prev + (size_t)b0 * hid, hid, j->w->w_hh,
-                      hid, 1.0f, a + (size_t)b0 * gh, gh);
+            clv__lstm_cell_forward(a, gh, j->w->b_ih, h_prev, c_prev, h, c, hid, b0, b1, j->len, t);
+            continue;
         }
+        if (j->stream)
+            clv__gemm(0, 1, b1 - b0, gh, j->in, 1.0f, j->x + ((size_t)t * B + b0) * j->in, j->in,
+                      j->w->w_ih, j->in, 0.0f, a + (size_t)b0 * gh, gh);
+        clv__gemm(0, 1, b1 - b0, gh, hid, 1.0f, h_prev + (size_t)b0 * hid, hid, j->w->w_hh, hid,
+                  1.0f, a + (size_t)b0 * gh, gh);
         clv__lstm_cell_forward(a, gh, j->w->b_ih, h_prev, c_prev, h, c, hid, b0, b1, j->len, t);
     }
 }

@@ -37,6 +37,10 @@ typedef struct clv__layer_buf {
     float *h;      /* [T+1][B][H]: h[0] = 0, h[t+1] = state after step t (frozen past length) */
     float *c;      /* LSTM: [T+1][B][H] cell states, same indexing; LSTM inference:
                     * [2][B][H], the state after step t-1 in slot t % 2 */
+    /* LSTM roll-out step (clv__model_step, T = 1): when set, the state is
+     * read from h0/c0 and the new state written to hT/cT (the caller's
+     * arrays, updated in place) instead of h[0]/c[0] and h[T]/c[T]. */
+    float *h0, *c0, *hT, *cT;
 } clv__layer_buf;
 
 /* Every buffer of one forward (and backward) pass, carved from one arena. */
