@@ -43,6 +43,7 @@ typedef struct lstm_job {
     const float *x;
     clv__layer_buf *buf;
     const float *dy;
+    uint32_t dy_from;
     float *dx, *dh, *dc;
     int inference;        /* two cell-state slots, no activations kept */
     int stream;           /* inference, BLAS: x_t projected per step into one reused block */
@@ -153,7 +154,7 @@ static void backward_rows(void *ctx, uint32_t part, uint32_t parts)
     for (uint32_t t = j->steps; t-- > 0;) {
         float *a = j->buf->act + t * bg;
         const float *c_prev = j->buf->c + t * bh, *c = j->buf->c + (t + 1) * bh;
-        clv__vec_axpy(j->dh + o0, 1.0f, j->dy + t * bh + o0, n);
+        if (t >= j->dy_from) clv__vec_axpy(j->dh + o0, 1.0f, j->dy + t * bh + o0, n);
         clv__lstm_cell_backward(a, gh, c_prev, c, j->dh, j->dc, hid, b0, b1, j->len, t);
         /* dh_{t-1} = dA_t W_hh (frozen rows have dA = 0 and keep their dh). */
         clv__gemm(0, 0, b1 - b0, hid, gh, 1.0f, a + (size_t)b0 * gh, gh, j->w->w_hh, hid, 1.0f,
@@ -188,11 +189,12 @@ static void weight_gradients(void *ctx, uint32_t part, uint32_t parts)
 
 void clv__lstm_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t in,
                         uint32_t hid, uint32_t batch, uint32_t steps, const int32_t *len,
-                        const float *x, clv__layer_buf *buf, const float *dy, float *dx,
-                        float *dh, float *dc, uint32_t threads)
+                        const float *x, clv__layer_buf *buf, const float *dy, uint32_t dy_from,
+                        float *dx, float *dh, float *dc, uint32_t threads)
 {
     lstm_job j = { .w = w, .g = g, .in = in, .hid = hid, .batch = batch, .steps = steps,
-                   .len = len, .x = x, .buf = buf, .dy = dy, .dx = dx, .dh = dh, .dc = dc };
+                   .len = len, .x = x, .buf = buf, .dy = dy, .dy_from = dy_from, .dx = dx,
+                   .dh = dh, .dc = dc };
     const uint32_t workers = clv__lstm_workers(threads, batch);
     clv__parallel_run(workers, backward_rows, &j);
     clv__parallel_run(workers, weight_gradients, &j);

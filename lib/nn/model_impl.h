@@ -130,11 +130,12 @@ void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uin
 uint32_t clv__lstm_act_steps(uint32_t batch, uint32_t steps, int training);
 /* Workers an LSTM call uses for `batch` rows when allowed `threads`. */
 uint32_t clv__lstm_workers(uint32_t threads, uint32_t batch);
-/* dy: [T][B][H] gradient w.r.t. outputs (consumed); dx: [T][B][in] output or NULL. */
+/* dy: [T][B][H] gradient w.r.t. outputs (consumed), zero before step dy_from
+ * (those blocks are not read); dx: [T][B][in] output or NULL. */
 void clv__lstm_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t in,
                         uint32_t hid, uint32_t batch, uint32_t steps, const int32_t *len,
-                        const float *x, clv__layer_buf *buf, const float *dy, float *dx,
-                        float *dh, float *dc, uint32_t threads);
+                        const float *x, clv__layer_buf *buf, const float *dy, uint32_t dy_from,
+                        float *dx, float *dh, float *dc, uint32_t threads);
 void clv__gru_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
                       uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
                       int keep_state);
