@@ -21,7 +21,11 @@ HAVE_TORCH=0
 
 build_lstm() {
     build bench/bench_lstm bench/bench_roof
-    if ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q '^bench/bench_dnnl:'; then
+    local targets
+    # Captured first: `ninja | grep -q` under pipefail fails when grep exits
+    # early and ninja gets SIGPIPE.
+    targets=$(ninja -C "$BUILD_DIR" -t targets all 2>/dev/null || true)
+    if grep -q '^bench/bench_dnnl:' <<<"$targets"; then
         ninja -C "$BUILD_DIR" bench/bench_dnnl >&2
         HAVE_DNNL=1
     fi
