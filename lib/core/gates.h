@@ -7,9 +7,10 @@
  *
  * The transcendental functions are branch-free polynomial approximations
  * (a Cephes-style expf, max relative error a few ulp; clv__tanhf's
- * polynomial near 0), so the loops vectorise. On x86-64 with GCC each kernel
- * is built for AVX-512, AVX2+FMA and the baseline ISA, and the loader picks
- * one for the running CPU (ifunc); elsewhere the portable build runs. */
+ * polynomial near 0), so the loops vectorise. On x86-64 (GCC, Clang) each
+ * kernel is also built for AVX-512 and for AVX2+FMA and picked per call
+ * from the running CPU; elsewhere, or on older CPUs, the portable build
+ * runs. */
 #ifndef CLV_CORE_GATES_H
 #define CLV_CORE_GATES_H
 
