@@ -57,6 +57,8 @@ typedef struct clv__pass {
     /* backward scratch */
     float *dseq_a, *dseq_b;/* [T][B][max(H,F)] gradient w.r.t. a layer's outputs / inputs */
     float *dh, *dc;        /* [B][H] carried state gradients */
+    float *dbias_part;     /* LSTM: [workers][G*H] per-worker bias-gradient sums */
+    uint32_t bias_parts;   /* rows of dbias_part (workers planned for the pass) */
     float *d_step;         /* [T][B][Os] time-major head gradient */
     float *dstat_acc;      /* [B][max(Of,Os)] head gradient summed over steps */
     /* training-step extras (clv_model_train_step) */
@@ -131,11 +133,13 @@ uint32_t clv__lstm_act_steps(uint32_t batch, uint32_t steps, int training);
 /* Workers an LSTM call uses for `batch` rows when allowed `threads`. */
 uint32_t clv__lstm_workers(uint32_t threads, uint32_t batch);
 /* dy: [T][B][H] gradient w.r.t. outputs (consumed), zero before step dy_from
- * (those blocks are not read); dx: [T][B][in] output or NULL. */
+ * (those blocks are not read); dx: [T][B][in] output or NULL; dbias_part:
+ * scratch [bias_parts][4H] (at most bias_parts workers run). */
 void clv__lstm_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t in,
                         uint32_t hid, uint32_t batch, uint32_t steps, const int32_t *len,
                         const float *x, clv__layer_buf *buf, const float *dy, uint32_t dy_from,
-                        float *dx, float *dh, float *dc, uint32_t threads);
+                        float *dx, float *dh, float *dc, float *dbias_part, uint32_t bias_parts,
+                        uint32_t threads);
 void clv__gru_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
                       uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
                       int keep_state);

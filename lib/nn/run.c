@@ -84,6 +84,10 @@ static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, 
     p->dseq_b = take(a, ovf, T, B, W);
     p->dh = take(a, ovf, B, H, 1);
     p->dc = take(a, ovf, B, H, 1);
+    if (o->cell == CLV_CELL_LSTM) {
+        p->bias_parts = clv__lstm_workers((uint32_t)m->threads, B);
+        p->dbias_part = take(a, ovf, p->bias_parts, GH, 1);
+    }
     if (Os) {
         p->d_step = take(a, ovf, T, B, Os);
         p->pred_step = take(a, ovf, B, T, Os);
@@ -435,7 +439,8 @@ CLV_API int clv_model_backward(clv_model *m, const float *d_final, const float *
         float *dx = (l > 0 || d_x) ? (dy == p->dseq_a ? p->dseq_b : p->dseq_a) : NULL;
         if (o->cell == CLV_CELL_LSTM)
             clv__lstm_backward(&m->w[l], &m->g[l], in_size, H, B, T, p->lengths, in, lb, dy,
-                               dy_from, dx, p->dh, p->dc, (uint32_t)m->threads);
+                               dy_from, dx, p->dh, p->dc, p->dbias_part, p->bias_parts,
+                               (uint32_t)m->threads);
         else
             clv__gru_backward(&m->w[l], &m->g[l], in_size, H, B, T, p->lengths, in, lb, dy, dx,
                               p->dh);
