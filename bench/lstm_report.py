@@ -24,6 +24,7 @@ def parse(path):
     runs = defaultdict(list)      # (side, mode, H, threads, B) -> [value]
     gflops = defaultdict(list)
     extra = defaultdict(list)
+    cpu = defaultdict(list)       # process CPU ms per step/batch, where printed
     with open(path) as f:
         for line in f:
             p = line.rstrip("\n").split("\t")
@@ -35,9 +36,11 @@ def parse(path):
             for kv in p[7:]:
                 if kv.startswith("GFLOP/s="):
                     gflops[key].append(float(kv.split("=", 1)[1]))
+                elif kv.startswith("cpu_ms="):
+                    cpu[key].append(float(kv.split("=", 1)[1]))
                 elif "=" in kv:
                     extra[key].append(kv)
-    return runs, gflops, extra
+    return runs, gflops, extra, cpu
 
 
 def med(xs):
@@ -52,7 +55,7 @@ def spread(xs):
 
 def main():
     name, path = sys.argv[1], sys.argv[2]
-    runs, gflops, extra = parse(path)
+    runs, gflops, extra, cpu = parse(path)
     mode = {"train": "train", "infer": "infer", "latency": "lat", "roof": "train"}[name]
     unit = {"train": "ms/step", "infer": "ms/batch", "lat": "us"}[mode]
     configs = sorted({(k[2], k[3], k[4]) for k in runs if k[0] == "libclv" and k[1] == mode})
@@ -61,7 +64,7 @@ def main():
         print("RATIO %s nan" % name)
         return 1
 
-    print("Medians (%s; lower is better; seq/s = B / time)" % unit)
+    print("Medians (%s; lower is better; seq/s = B / time; cpu = process CPU time per step/batch, all threads)" % unit)
     for side in ("libclv", "onednn", "torch", "sgemm"):
         for (H, thr, B) in sorted({(k[2], k[3], k[4]) for k in runs if k[0] == side}):
             sm = "roof" if side == "sgemm" else mode
@@ -75,6 +78,9 @@ def main():
             g = med(gflops.get((side, sm, H, thr, B), []))
             if g is not None:
                 line += "  %.1f GFLOP/s" % g
+            c = med(cpu.get((side, sm, H, thr, B), []))
+            if c is not None:
+                line += "  cpu %.2f ms" % c
             print(line)
 
     ratios = []

@@ -125,6 +125,11 @@ int clv__pass_load(const clv_model *m, clv__pass *p, const float *x, const int32
         CLV__CHECK_ARG(len >= 0 && (uint32_t)len <= T, "%s: lengths[%u] = %d, expected 0..%u", fn, b,
                        (int)len, T);
         p->lengths[b] = len;
+        /* The valid steps of a sequence are contiguous in the caller's
+         * batch-major array: one check for all of them. */
+        size_t bad;
+        if (!clv__all_finite(x + (size_t)b * T * F, (size_t)len * F, &bad))
+            return clv__error(CLV_EINVAL, "%s: x[%u][%zu][%zu] is not finite", fn, b, bad / F, bad % F);
         for (uint32_t t = 0; t < T; t++) {
             float *dst = p->x + ((size_t)t * B + b) * F;
             const float *src = x + ((size_t)b * T + t) * F;
@@ -134,9 +139,6 @@ int clv__pass_load(const clv_model *m, clv__pass *p, const float *x, const int32
                 clv__vec_zero(dst, F);
                 continue;
             }
-            size_t bad;
-            if (!clv__all_finite(src, F, &bad))
-                return clv__error(CLV_EINVAL, "%s: x[%u][%u][%zu] is not finite", fn, b, t, bad);
             memcpy(dst, src, F * sizeof(float));
         }
     }
