@@ -16,14 +16,22 @@ SCALE_CUTOFF=1997-09-30
 SCALE_HORIZON=273
 
 # time_step NAME N CMD...: run CMD under GNU time, print one result line.
+# A failure (e.g. the kernel's OOM killer at 10M customers on a small
+# machine) is reported with its peak RSS and returns 1; the caller skips the
+# rest of that size.
 time_step() {
-    local name=$1 n=$2 tv
+    local name=$1 n=$2 tv rc=0
     shift 2
     tv=$(mktemp)
-    if ! /usr/bin/time -v -o "$tv" "$@" >/dev/null 2>"$tv.err"; then
-        cat "$tv.err" >&2
+    /usr/bin/time -v -o "$tv" "$@" >/dev/null 2>"$tv.err" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        tail -n 3 "$tv.err" >&2
+        printf '  %-9s %10d customers  FAILED (exit status %d; %s); peak RSS %s MB; MemTotal %s\n' "$name" "$n" "$rc" \
+            "$(grep -m1 -o 'Command terminated by signal [0-9]*' "$tv" || echo 'see stderr above')" \
+            "$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$tv")" \
+            "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
         rm -f "$tv" "$tv.err"
-        die "$name failed at $n customers"
+        return 1
     fi
     awk -v name="$name" -v n="$n" -F': ' '
         /Elapsed \(wall clock\)/ {
@@ -60,11 +68,12 @@ bench_scale() {
         if [ "${CLV_SCALE_REUSE:-0}" = 1 ] && [ -s "$log" ]; then
             echo "  simulate  $n: reusing $log"
         else
-            time_step simulate "$n" "$clv" simulate --customers "$n" --out "$log" --quiet
+            time_step simulate "$n" "$clv" simulate --customers "$n" --out "$log" --quiet || continue
         fi
         time_step train "$n" "$clv" train --data "$log" --cutoff "$SCALE_CUTOFF" --horizon "$SCALE_HORIZON" \
-            --out "$model" --quiet
-        time_step predict "$n" "$clv" predict --model "$model" --data "$log" --at "$SCALE_CUTOFF" --out "$out" --quiet
+            --out "$model" --quiet || continue
+        time_step predict "$n" "$clv" predict --model "$model" --data "$log" --at "$SCALE_CUTOFF" --out "$out" --quiet ||
+            continue
         echo "            $n: $(($(wc -l <"$log") - 1)) log rows, $(($(wc -l <"$out") - 1)) predicted customers"
     done
     report_load "after the runs" 1
