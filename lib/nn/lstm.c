@@ -8,11 +8,13 @@
  * so padding never reaches the final state; in backward those steps pass the
  * state gradients through unchanged and contribute no gate gradient.
  *
- * The input projection of all time steps is one GEMM before the step loop;
- * inside the loop there is one GEMM per step (all four gates fused) and one
- * fused, vectorised pass of gate math (core/gates.c) that also adds the bias.
- * Every tensor is time-major, so the rows of one step are contiguous and no
- * step transposes anything.
+ * Training: the input projection of all time steps is one GEMM before the
+ * step loop; inside the loop there is one GEMM per step (all four gates
+ * fused) and one vectorised pass of gate math (core/gates.c) that also adds
+ * the bias. Inference keeps no activations: x_t is projected step by step
+ * into one reused block, and batches of a few rows use clv__gemv2 instead of
+ * BLAS. Every tensor is time-major, so the rows of one step are contiguous
+ * and no step transposes anything.
  *
  * Threads (clv_model_set_num_threads, docs/threading.md): sequences are
  * independent, so the step loop is split over the batch: each worker owns a
