@@ -96,8 +96,9 @@ static void forward_rows(void *ctx, uint32_t part, uint32_t parts)
         float *a = j->buf->act + (j->stream ? 0 : t * bg);
         /* Inference keeps two cell-state slots, used in turn (see clv__pass). */
         const size_t cp = j->inference ? (t & 1) : t, cn = j->inference ? ((t + 1) & 1) : t + 1;
-        const float *h_prev = j->buf->h + t * bh, *c_prev = j->buf->c + cp * bh;
-        float *h = j->buf->h + (t + 1) * bh, *c = j->buf->c + cn * bh;
+        const size_t hp = j->buf->h_pingpong ? cp : t, hn = j->buf->h_pingpong ? cn : t + 1;
+        const float *h_prev = j->buf->h + hp * bh, *c_prev = j->buf->c + cp * bh;
+        float *h = j->buf->h + hn * bh, *c = j->buf->c + cn * bh;
         /* A roll-out step reads and updates the caller's state in place:
          * all of h_prev is consumed by the GEMM before the gate pass of the
          * same rows writes h, and c is read and written element by element. */

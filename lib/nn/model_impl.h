@@ -34,7 +34,9 @@ typedef struct clv__layer_buf {
                     * LSTM inference: [1][B][G*H], one step's block reused by every
                     * step, except tiny batches ([T][B][G*H], see lstm.c) */
     float *hh;     /* GRU: [T][B][3H] hidden-side pre-activations W_hh h + b_hh */
-    float *h;      /* [T+1][B][H]: h[0] = 0, h[t+1] = state after step t (frozen past length) */
+    float *h;      /* [T+1][B][H]: h[0] = 0, h[t+1] = state after step t (frozen past length);
+                    * h_pingpong: [2][B][H], the state after step t-1 in slot t % 2 */
+    int h_pingpong;
     float *c;      /* LSTM: [T+1][B][H] cell states, same indexing; LSTM inference:
                     * [2][B][H], the state after step t-1 in slot t % 2 */
     /* LSTM roll-out step (clv__model_step, T = 1): when set, the state is
@@ -92,9 +94,15 @@ struct clv_workspace {
 };
 
 /* Lay out a pass for (batch, steps) in `arena` (growing it if needed).
- * `training` adds the backward and train-step buffers. */
+ * CLV__PLAN_TRAIN adds the backward and train-step buffers;
+ * CLV__PLAN_INFER_FINAL is inference whose per-step outputs are not wanted
+ * (the top LSTM layer then keeps only two h slots; at most as much memory
+ * as CLV__PLAN_INFER, so a workspace reserved for that fits it). */
+#define CLV__PLAN_INFER 0
+#define CLV__PLAN_TRAIN 1
+#define CLV__PLAN_INFER_FINAL 2
 int clv__pass_plan(const clv_model *m, clv__arena *arena, clv__pass *p, uint32_t batch,
-                   uint32_t steps, int training);
+                   uint32_t steps, int mode);
 /* Validate and copy inputs into the pass (x made time-major, padding zeroed). */
 int clv__pass_load(const clv_model *m, clv__pass *p, const float *x, const int32_t *lengths,
                    const float *static_x, const char *fn);

@@ -52,8 +52,9 @@ static float *take(clv__arena *a, int *overflow, size_t n0, size_t n1, size_t n2
 }
 
 static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, uint32_t T,
-                   int training, int *ovf)
+                   int mode, int *ovf)
 {
+    const int training = mode == CLV__PLAN_TRAIN;
     const clv_model_options *o = &m->o;
     const uint32_t H = o->hidden_size, F = o->input_size, S = o->static_size;
     const uint32_t GH = m->gates * H, Of = o->final_outputs, Os = o->step_outputs;
@@ -74,7 +75,12 @@ static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, 
         clv__layer_buf *lb = &p->layer[l];
         /* LSTM inference keeps no activations: one step's block, reused. */
         lb->act = take(a, ovf, p->act_steps, B, GH);
-        lb->h = take(a, ovf, (size_t)T + 1, B, H);
+        /* The top LSTM layer of an inference that needs only final states
+         * keeps two h slots, used in turn, instead of every step's h (which
+         * went out to memory: 13.6 MB at B=1024, H=64). */
+        lb->h_pingpong = mode == CLV__PLAN_INFER_FINAL && o->cell == CLV_CELL_LSTM &&
+                         l + 1 == o->num_layers;
+        lb->h = take(a, ovf, lb->h_pingpong ? 2 : (size_t)T + 1, B, H);
         if (o->cell == CLV_CELL_LSTM) lb->c = take(a, ovf, training ? (size_t)T + 1 : 2, B, H);
         else lb->hh = take(a, ovf, T, B, GH);
     }
@@ -103,16 +109,16 @@ static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, 
 }
 
 int clv__pass_plan(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t batch,
-                   uint32_t steps, int training)
+                   uint32_t steps, int mode)
 {
     /* Measure with a NULL base, then allocate once and lay out for real. */
     clv__arena probe;
     clv__arena_init(&probe);
     int ovf = 0;
-    layout(m, &probe, p, batch, steps, training, &ovf);
+    layout(m, &probe, p, batch, steps, mode, &ovf);
     if (ovf) return clv__error(CLV_EINVAL, "batch = %u, steps = %u: buffer sizes overflow", batch, steps);
     CLV__TRY(clv__arena_reserve(a, probe.used));
-    layout(m, a, p, batch, steps, training, &ovf);
+    layout(m, a, p, batch, steps, mode, &ovf);
     return CLV_OK;
 }
 
@@ -185,7 +191,8 @@ static void pass_forward(const clv_model *m, clv__pass *p, float *final_out, flo
     if (final_out) {
         const uint32_t O = o->final_outputs;
         /* Frozen states make h[T] the state after each sequence's last valid step. */
-        head_apply(&m->final_w, H, S, O, B, top + (size_t)T * BH, final_out);
+        const size_t last = p->layer[o->num_layers - 1].h_pingpong ? (T & 1) : T;
+        head_apply(&m->final_w, H, S, O, B, top + last * BH, final_out);
         if (S)
             clv__gemm(0, 1, B, O, S, 1.0f, p->stat, S, m->final_w.w + H, (size_t)H + S, 1.0f,
                       final_out, O);
@@ -224,7 +231,7 @@ int clv__model_history(const clv_model *m, clv__arena *a, uint32_t B, uint32_t T
     if (m->o.static_size || !m->o.step_outputs)
         return clv__error(CLV_ENOTSUP, "%s: roll-outs need a per-step head and no static features", fn);
     CLV__TRY(clv__check_shapes(m, B, T, x, NULL, NULL, NULL, fn));
-    CLV__TRY(clv__pass_plan(m, a, &p, B, T, 0));
+    CLV__TRY(clv__pass_plan(m, a, &p, B, T, CLV__PLAN_INFER));
     CLV__TRY(clv__pass_load(m, &p, x, lengths, NULL, fn));
     pass_forward(m, &p, NULL, NULL, 0);
     const uint32_t H = m->o.hidden_size, O = m->o.step_outputs;
@@ -247,7 +254,7 @@ int clv__model_step(const clv_model *m, clv__arena *a, uint32_t B, const float *
     if (m->o.static_size || !m->o.step_outputs)
         return clv__error(CLV_ENOTSUP, "%s: roll-outs need a per-step head and no static features", fn);
     CLV__TRY(clv__check_shapes(m, B, 1, x, NULL, NULL, NULL, fn));
-    CLV__TRY(clv__pass_plan(m, a, &p, B, 1, 0));
+    CLV__TRY(clv__pass_plan(m, a, &p, B, 1, CLV__PLAN_INFER));
     CLV__TRY(clv__pass_load(m, &p, x, NULL, NULL, fn));
     const uint32_t H = m->o.hidden_size, L = m->o.num_layers;
     const size_t BH = (size_t)B * H;
@@ -293,7 +300,7 @@ CLV_API int clv_workspace_reserve(clv_workspace *ws, const clv_model *m, uint32_
 {
     CLV__CHECK_ARG(ws != NULL && m != NULL, "clv_workspace_reserve: workspace or model is NULL");
     CLV__TRY(check_batch_steps(batch, steps, "clv_workspace_reserve"));
-    return clv__pass_plan(m, &ws->arena, &ws->pass, batch, steps, 0);
+    return clv__pass_plan(m, &ws->arena, &ws->pass, batch, steps, CLV__PLAN_INFER);
 }
 
 CLV_API int clv_model_predict(const clv_model *m, clv_workspace *ws, uint32_t batch,
@@ -307,7 +314,8 @@ CLV_API int clv_model_predict(const clv_model *m, clv_workspace *ws, uint32_t ba
     clv__pass tmp;
     clv__arena *arena = ws ? &ws->arena : &local;
     clv__pass *p = ws ? &ws->pass : &tmp;
-    int rc = clv__pass_plan(m, arena, p, batch, steps, 0);
+    int rc = clv__pass_plan(m, arena, p, batch, steps,
+                            step_out ? CLV__PLAN_INFER : CLV__PLAN_INFER_FINAL);
     if (rc == CLV_OK) rc = clv__pass_load(m, p, x, lengths, static_x, fn);
     if (rc == CLV_OK) clv__pass_forward(m, p, final_out, step_out);
     clv__arena_free(&local);
@@ -320,7 +328,7 @@ int clv__model_forward(clv_model *m, uint32_t batch, uint32_t steps, const float
 {
     CLV__TRY(clv__check_shapes(m, batch, steps, x, static_x, final_out, step_out, fn));
     m->has_forward = 0;
-    CLV__TRY(clv__pass_plan(m, &m->train_arena, &m->pass, batch, steps, 1));
+    CLV__TRY(clv__pass_plan(m, &m->train_arena, &m->pass, batch, steps, CLV__PLAN_TRAIN));
     CLV__TRY(clv__pass_load(m, &m->pass, x, lengths, static_x, fn));
     if (internal_outputs) {
         /* clv_model_train_step: outputs land in the pass's own buffers. */
