@@ -82,6 +82,22 @@ CLV_API CLV_NODISCARD int clv_model_new(clv_model **out, const clv_model_options
 CLV_API void clv_model_free(clv_model *model);
 
 /**
+ * Threads libclv itself runs for this model's recurrent layers in
+ * clv_model_predict(), clv_model_forward(), clv_model_backward() and
+ * clv_model_train_step() (default 1: the calling thread only). Each call
+ * splits the batch into up to n contiguous parts, one per thread, started
+ * inside the call and joined before it returns; small batches use fewer.
+ * Keep OpenBLAS at 1 thread (clv_blas_set_num_threads(1)) when n > 1, and
+ * n <= the cores the process may use: docs/threading.md. A runtime setting:
+ * not part of the options and never saved. Results do not depend on n for
+ * predict; training sums weight gradients in a different order for n > 1.
+ * @return CLV_OK or CLV_EINVAL (NULL model, n outside 1..64).
+ */
+CLV_API CLV_NODISCARD int clv_model_set_num_threads(clv_model *model, int32_t n);
+/** @return the model's thread count (0 for NULL). */
+CLV_API int32_t clv_model_num_threads(const clv_model *model);
+
+/**
  * Copy the model's configuration into `out` (up to out->struct_size bytes;
  * call clv_model_options_init(out) first).
  * @return CLV_OK or CLV_EINVAL.

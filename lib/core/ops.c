@@ -83,7 +83,19 @@ void clv__rows_sum_into(float *acc, const float *x, size_t ld, size_t rows, size
 
 int clv__all_finite(const float *x, size_t n, size_t *bad)
 {
-    for (size_t i = 0; i < n; i++)
+    /* x - x is 0 for finite x and NaN for Inf or NaN, and a sum keeps the
+     * NaN: 16 independent sums vectorise, where isfinite() with an early
+     * exit does not (input validation was 5% of a batch prediction). Only
+     * when something is not finite does the second loop find the first. */
+    float acc[16] = { 0 };
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) acc[k] += x[i + k] - x[i + k];
+    int ok = 1;
+    for (int k = 0; k < 16; k++) ok &= acc[k] == 0.0f;
+    for (; i < n; i++) ok &= isfinite(x[i]) != 0;
+    if (ok) return 1;
+    for (i = 0; i < n; i++)
         if (!isfinite(x[i])) {
             if (bad) *bad = i;
             return 0;

@@ -168,6 +168,7 @@ CLV_API int clv_model_new(clv_model **out, const clv_model_options *opts)
     if (!m) return clv__oom();
     m->o = o;
     m->gates = o.cell == CLV_CELL_LSTM ? 4 : 3;
+    m->threads = 1;
     m->table = clv__calloc((size_t)o.num_layers * 4 + 4, sizeof *m->table);
     if (!m->table) {
         clv_model_free(m);
@@ -187,6 +188,17 @@ CLV_API int clv_model_new(clv_model **out, const clv_model_options *opts)
     *out = m;
     return CLV_OK;
 }
+
+CLV_API int clv_model_set_num_threads(clv_model *m, int32_t n)
+{
+    CLV__CHECK_ARG(m != NULL, "clv_model_set_num_threads: model is NULL");
+    CLV__CHECK_ARG(n >= 1 && n <= CLV__MAX_WORKERS, "clv_model_set_num_threads: n = %d, expected 1..%d",
+                   (int)n, CLV__MAX_WORKERS);
+    m->threads = n;
+    return CLV_OK;
+}
+
+CLV_API int32_t clv_model_num_threads(const clv_model *m) { return m ? m->threads : 0; }
 
 CLV_API void clv_model_free(clv_model *m)
 {

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "../clv_internal.h"
+#include "../core/parallel.h"
 #include "../core/tensor.h"
 
 /* One recurrent layer's parameters (and, at the same offsets, gradients). */
@@ -29,15 +30,26 @@ typedef struct clv__param_entry {
 
 /* Activations of one layer over a whole batch, time-major. */
 typedef struct clv__layer_buf {
-    float *act;    /* [T][B][G*H] gate activations; reused for gate gradients in backward */
+    float *act;    /* [T][B][G*H] gate activations, reused for gate gradients in backward;
+                    * LSTM inference: [1][B][G*H], one step's block reused by every
+                    * step, except tiny batches ([T][B][G*H], see lstm.c) */
     float *hh;     /* GRU: [T][B][3H] hidden-side pre-activations W_hh h + b_hh */
-    float *h;      /* [T+1][B][H]: h[0] = 0, h[t+1] = state after step t (frozen past length) */
-    float *c;      /* LSTM: [T+1][B][H] cell states, same indexing */
+    float *h;      /* [T+1][B][H]: h[0] = 0, h[t+1] = state after step t (frozen past length);
+                    * h_pingpong: [2][B][H], the state after step t-1 in slot t % 2 */
+    int h_pingpong;
+    float *c;      /* LSTM: [T+1][B][H] cell states, same indexing; LSTM inference:
+                    * [2][B][H], the state after step t-1 in slot t % 2 */
+    /* LSTM roll-out step (clv__model_step, T = 1): when set, the state is
+     * read from h0/c0 and the new state written to hT/cT (the caller's
+     * arrays, updated in place) instead of h[0]/c[0] and h[T]/c[T]. */
+    float *h0, *c0, *hT, *cT;
 } clv__layer_buf;
 
 /* Every buffer of one forward (and backward) pass, carved from one arena. */
 typedef struct clv__pass {
     uint32_t batch, steps;
+    int inference;         /* planned without training buffers */
+    uint32_t act_steps;    /* steps held in layer[].act (clv__lstm_act_steps for LSTM) */
     int32_t *lengths;      /* [B] */
     float *x;              /* [T][B][F] time-major copy, zero at padded steps */
     float *stat;           /* [B][S] or NULL */
@@ -47,6 +59,8 @@ typedef struct clv__pass {
     /* backward scratch */
     float *dseq_a, *dseq_b;/* [T][B][max(H,F)] gradient w.r.t. a layer's outputs / inputs */
     float *dh, *dc;        /* [B][H] carried state gradients */
+    float *dbias_part;     /* LSTM: [workers][G*H] per-worker bias-gradient sums */
+    uint32_t bias_parts;   /* rows of dbias_part (workers planned for the pass) */
     float *d_step;         /* [T][B][Os] time-major head gradient */
     float *dstat_acc;      /* [B][max(Of,Os)] head gradient summed over steps */
     /* training-step extras (clv_model_train_step) */
@@ -61,6 +75,7 @@ typedef struct clv__pass {
 struct clv_model {
     clv_model_options o;
     uint32_t gates;                 /* 4 LSTM, 3 GRU */
+    int32_t threads;                /* clv_model_set_num_threads(); runtime only, never saved */
     uint64_t nparams;
     float *params, *grads;
     clv__rnn_weights w[CLV_MAX_LAYERS], g[CLV_MAX_LAYERS];
@@ -79,9 +94,15 @@ struct clv_workspace {
 };
 
 /* Lay out a pass for (batch, steps) in `arena` (growing it if needed).
- * `training` adds the backward and train-step buffers. */
+ * CLV__PLAN_TRAIN adds the backward and train-step buffers;
+ * CLV__PLAN_INFER_FINAL is inference whose per-step outputs are not wanted
+ * (the top LSTM layer then keeps only two h slots; at most as much memory
+ * as CLV__PLAN_INFER, so a workspace reserved for that fits it). */
+#define CLV__PLAN_INFER 0
+#define CLV__PLAN_TRAIN 1
+#define CLV__PLAN_INFER_FINAL 2
 int clv__pass_plan(const clv_model *m, clv__arena *arena, clv__pass *p, uint32_t batch,
-                   uint32_t steps, int training);
+                   uint32_t steps, int mode);
 /* Validate and copy inputs into the pass (x made time-major, padding zeroed). */
 int clv__pass_load(const clv_model *m, clv__pass *p, const float *x, const int32_t *lengths,
                    const float *static_x, const char *fn);
@@ -110,15 +131,23 @@ int clv__model_step(const clv_model *m, clv__arena *a, uint32_t batch, const flo
                     float *c, float *out);
 
 /* Recurrent layer kernels. `in` is the layer input [T][B][in]. */
-/* keep_state: h[0] (and c[0]) were preloaded by the caller instead of zero. */
+/* keep_state: h[0] (and c[0]) were preloaded by the caller instead of zero.
+ * threads: the model's clv_model_set_num_threads() value (LSTM only). */
 void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
                        uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
-                       int keep_state);
-/* dy: [T][B][H] gradient w.r.t. outputs (consumed); dx: [T][B][in] output or NULL. */
+                       int keep_state, int inference, uint32_t threads);
+/* Steps of activations an LSTM pass keeps in layer[].act (training: all). */
+uint32_t clv__lstm_act_steps(uint32_t batch, uint32_t steps, int training);
+/* Workers an LSTM call uses for `batch` rows when allowed `threads`. */
+uint32_t clv__lstm_workers(uint32_t threads, uint32_t batch);
+/* dy: [T][B][H] gradient w.r.t. outputs (consumed), zero before step dy_from
+ * (those blocks are not read); dx: [T][B][in] output or NULL; dbias_part:
+ * scratch [bias_parts][4H] (at most bias_parts workers run). */
 void clv__lstm_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t in,
                         uint32_t hid, uint32_t batch, uint32_t steps, const int32_t *len,
-                        const float *x, clv__layer_buf *buf, const float *dy, float *dx,
-                        float *dh, float *dc);
+                        const float *x, clv__layer_buf *buf, const float *dy, uint32_t dy_from,
+                        float *dx, float *dh, float *dc, float *dbias_part, uint32_t bias_parts,
+                        uint32_t threads);
 void clv__gru_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
                       uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
                       int keep_state);

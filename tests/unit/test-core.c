@@ -24,6 +24,8 @@
 
 #include "clv_internal.h"
 #include "core/blas.h"
+#include "core/gates.h"
+#include "core/smallmat.h"
 #include "core/ops.h"
 #include "core/rng.h"
 #include "core/tensor.h"
@@ -1515,6 +1517,63 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
+/* The vectorised sigmoid/tanh of core/gates.c against libm in double, over
+ * the range an LSTM meets and beyond (saturation), plus NaN propagation. */
+START_TEST(fast_gates_accuracy)
+{
+    enum { N = 20001 };
+    static float x[N], ys[N], yt[N];
+    for (int i = 0; i < N; i++) x[i] = -100.0f + 200.0f * (float)i / (N - 1);
+    x[N / 2 + 1] = 1e-30f;
+    x[N / 2 + 2] = -3e-5f;
+    clv__vec_sigmoid_fast(ys, x, N);
+    clv__vec_tanh_fast(yt, x, N);
+    for (int i = 0; i < N; i++) {
+        double s = 1.0 / (1.0 + exp(-(double)x[i])), t = tanh((double)x[i]);
+        REQUIRE(fabs(ys[i] - s) <= 2e-7 * (s > 1e-30 ? s : 1e-30) + 1e-38, "sigmoid(%g) = %g, want %g",
+                (double)x[i], (double)ys[i], s);
+        REQUIRE(fabs(yt[i] - t) <= 3e-7 * fabs(t) + 1e-37, "tanh(%g) = %g, want %g", (double)x[i],
+                (double)yt[i], t);
+    }
+    float nan_in[17], nan_out[17];
+    for (int i = 0; i < 17; i++) nan_in[i] = (float)i;
+    nan_in[3] = NAN;
+    clv__vec_sigmoid_fast(nan_out, nan_in, 17);
+    ck_assert(isnan(nan_out[3]) && !isnan(nan_out[4]));
+    clv__vec_tanh_fast(nan_out, nan_in, 17);
+    ck_assert(isnan(nan_out[3]) && !isnan(nan_out[4]));
+}
+END_TEST
+
+/* clv__gemv2 (the batch-1 path) against the double-accumulating oracle, on
+ * sizes that hit the 16-row blocks, masked tails and the scalar remainder. */
+START_TEST(gemv2_matches_reference)
+{
+    static const uint32_t shapes[][3] = { { 256, 16, 64 }, { 37, 19, 5 }, { 16, 3, 0 }, { 5, 64, 64 } };
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        uint32_t rows = shapes[s][0], k1 = shapes[s][1], k2 = shapes[s][2];
+        float *w1 = malloc((size_t)rows * k1 * sizeof(float)), *w2 = malloc(((size_t)rows * k2 + 1) * sizeof(float));
+        float v1[64], v2[64], y[256], r1[256], r2[256];
+        clv_test_fill(w1, (size_t)rows * k1, 1 + (uint32_t)s, -1, 1);
+        clv_test_fill(w2, (size_t)rows * k2 + 1, 2 + (uint32_t)s, -1, 1);
+        clv_test_fill(v1, 64, 3, -1, 1);
+        clv_test_fill(v2, 64, 4, -1, 1);
+        for (uint32_t n = 0; n < rows; n++) y[n] = 0.5f;
+        clv__gemv2(y, rows, w1, k1, v1, k2 ? w2 : NULL, k2, k2 ? v2 : NULL, (int)(s & 1));
+        if (s & 1)
+            for (uint32_t n = 0; n < rows; n++) y[n] -= 0.5f;
+        clv__gemm_ref(0, 1, 1, rows, k1, 1.0f, v1, k1, w1, k1, 0.0f, r1, rows);
+        for (uint32_t n = 0; n < rows; n++) r2[n] = 0.0f;
+        if (k2) clv__gemm_ref(0, 1, 1, rows, k2, 1.0f, v2, k2, w2, k2, 0.0f, r2, rows);
+        for (uint32_t n = 0; n < rows; n++)
+            REQUIRE(fabsf(y[n] - (r1[n] + r2[n])) <= 1e-5f, "shape %zu row %u: %g vs %g", s, n,
+                    (double)y[n], (double)(r1[n] + r2[n]));
+        free(w1);
+        free(w2);
+    }
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -1528,6 +1587,8 @@ static Suite *core_suite(void)
     } while (0)
 
     ADD_CASE("gemm_hand_worked", gemm_hand_worked);
+    ADD_CASE("fast_gates_accuracy", fast_gates_accuracy);
+    ADD_CASE("gemv2_matches_reference", gemv2_matches_reference);
     ADD_CASE("gemm_beta_zero_ignores_nan", gemm_beta_zero_ignores_nan);
     ADD_CASE("gemm_matches_reference_fixed_shapes", gemm_matches_reference_fixed_shapes);
     ADD_CASE("gemm_matches_reference_random_shapes", gemm_matches_reference_random_shapes);

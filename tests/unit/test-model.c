@@ -230,6 +230,46 @@ START_TEST(batch_rows_independent)
 }
 END_TEST
 
+/* clv_model_set_num_threads: the batch is split across workers; every row
+ * must come out as with one thread (predict) and the gradients must agree up
+ * to summation order (training). B = 45 gives 2 workers of >= 16 rows at 3
+ * threads, with ragged lengths so frozen rows sit in both halves. */
+START_TEST(threads_match_single_thread)
+{
+    enum { F = 3, H = 8, B = 45, T = 6, S = 2 };
+    clv_model *m = make(CLV_CELL_LSTM, F, H, 2, S, 2, 1, 11);
+    ck_assert_int_eq(clv_model_num_threads(m), 1);
+    ck_assert_int_eq(clv_model_set_num_threads(m, 0), CLV_EINVAL);
+    ck_assert_int_eq(clv_model_set_num_threads(NULL, 2), CLV_EINVAL);
+    ck_assert_int_eq(clv_model_num_threads(NULL), 0);
+    float x[B * T * F], st[B * S], y1[B * 2], y3[B * 2], so1[B * T], so3[B * T], df[B * 2];
+    int32_t len[B];
+    for (int b = 0; b < B; b++) len[b] = (b * 7) % (T + 1);
+    clv_test_fill(x, sizeof x / sizeof *x, 5, -1, 1);
+    clv_test_fill(st, sizeof st / sizeof *st, 6, -1, 1);
+    clv_test_fill(df, sizeof df / sizeof *df, 7, -1, 1);
+    uint64_t n = clv_model_param_count(m);
+    float *g1 = malloc(n * sizeof *g1), *g3 = malloc(n * sizeof *g3);
+    for (int pass = 0; pass < 2; pass++) {
+        int32_t threads = pass == 0 ? 1 : 3;
+        float *y = pass == 0 ? y1 : y3, *so = pass == 0 ? so1 : so3, *g = pass == 0 ? g1 : g3;
+        ck_assert_int_eq(clv_model_set_num_threads(m, threads), CLV_OK);
+        ck_assert_int_eq(clv_model_num_threads(m), threads);
+        ck_assert_int_eq(clv_model_predict(m, NULL, B, T, x, len, st, y, so), CLV_OK);
+        ck_assert_int_eq(clv_model_zero_grad(m), CLV_OK);
+        ck_assert_int_eq(clv_model_forward(m, B, T, x, len, st, y, NULL), CLV_OK);
+        ck_assert_int_eq(clv_model_backward(m, df, NULL, NULL, NULL), CLV_OK);
+        ck_assert_int_eq(clv_model_get_grads(m, g, n), CLV_OK);
+    }
+    for (int i = 0; i < B * 2; i++) ck_assert_float_eq_tol(y1[i], y3[i], 1e-6f);
+    for (int i = 0; i < B * T; i++) ck_assert_float_eq_tol(so1[i], so3[i], 1e-6f);
+    for (uint64_t i = 0; i < n; i++) ck_assert_float_eq_tol(g1[i], g3[i], 1e-5f * (1.0f + fabsf(g1[i])));
+    free(g1);
+    free(g3);
+    clv_model_free(m);
+}
+END_TEST
+
 static long allocs;
 static void *count_alloc(size_t n, void *u) { (void)u; allocs++; return malloc(n); }
 static void count_free(void *p, void *u) { (void)u; free(p); }
@@ -368,6 +408,7 @@ int main(void)
     tc = tcase_create("training");
     tcase_add_test(tc, training_forward_matches_predict);
     tcase_add_test(tc, gradients_accumulate);
+    tcase_add_test(tc, threads_match_single_thread);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
 }
