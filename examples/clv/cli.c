@@ -139,6 +139,12 @@ int cli_load_log(const data_opts *d, clv_txlog **out, clv_txlog_report *report)
 
 static int progress_shown;
 
+uint32_t cli_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (uint32_t)n;
+}
+
 int cli_progress(const clv_fit_progress *p, void *user)
 {
     (void)user;

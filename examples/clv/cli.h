@@ -40,6 +40,9 @@ int cli_load_log(const data_opts *d, clv_txlog **out, clv_txlog_report *report);
 
 /* Training progress on stderr when it is a terminal (and not --quiet). */
 int cli_progress(const clv_fit_progress *p, void *user);
+/* Prediction threads when --threads is not given: the online CPUs, at most
+ * 8 (predictions do not depend on it; training stays on one thread). */
+uint32_t cli_default_threads(void);
 void cli_progress_done(void);
 
 /* --models LIST (comma-separated row names): usage error for an unknown

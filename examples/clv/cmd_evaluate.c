@@ -39,6 +39,7 @@ static int run(clv_txlog *log, int32_t cutoff, int32_t end, uint64_t seed, const
     clv_forecast_options fo;
     clv_forecast_options_init(&fo);
     fo.seed = seed;
+    fo.threads = cli_default_threads();   /* prediction only: the results do not depend on it */
     clv_backtest *bt;
     int rc = clv_backtest_run(log, cutoff, end, &fo, cli_progress, NULL, &bt);
     cli_progress_done();

@@ -57,6 +57,7 @@ typedef struct clv_forecast_options {
     uint32_t valid_weeks;    /**< auto epochs: weeks before the cutoff held out for early stopping (default 4; 0 = none) */
     uint32_t max_epochs;     /**< auto epochs: most passes of the early-stopping run (default 60) */
     uint32_t ensemble;       /**< networks trained with seeds seed, seed+1, ... and averaged (default 3; 1..16) */
+    uint32_t threads;        /**< prediction threads, as clv_forecaster_set_threads() (default 1; 1..64; not saved) */
 } clv_forecast_options;
 
 /** Progress of fit, passed to the callback after every epoch. */
@@ -86,6 +87,15 @@ CLV_API CLV_NODISCARD int clv_forecaster_set_callback(clv_forecaster *f, clv_fit
  *         the message says at which epoch), CLV_ECANCELED, CLV_ENOMEM.
  */
 CLV_API CLV_NODISCARD int clv_forecaster_fit(clv_forecaster *f, const clv_txlog *log, int32_t cutoff_day);
+/**
+ * Threads for clv_forecaster_predict(): its customers are split over n
+ * threads, started and joined inside each call. A runtime setting (default
+ * 1, never saved); predictions are bit-identical for every n. Keep OpenBLAS
+ * at 1 thread when n > 1 (docs/threading.md).
+ * @return CLV_OK or CLV_EINVAL (NULL, n outside 1..64).
+ */
+CLV_API CLV_NODISCARD int clv_forecaster_set_threads(clv_forecaster *f, int32_t n);
+CLV_API int32_t clv_forecaster_threads(const clv_forecaster *f);
 /** Non-zero once fitted (or loaded). */
 CLV_API int32_t clv_forecaster_is_fitted(const clv_forecaster *f);
 /** The cutoff the forecaster was fitted at. */

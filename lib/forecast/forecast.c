@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/ops.h"
+#include "../core/parallel.h"
 #include "../core/rng.h"
 #include "../nn/model_impl.h"
 #include "../pipeline/parse.h"
@@ -31,6 +32,7 @@ CLV_API void clv_forecast_options_init(clv_forecast_options *o)
     o->valid_weeks = 4;
     o->max_epochs = 60;
     o->ensemble = 3;
+    o->threads = 1;
 }
 
 static int validate(const clv_forecast_options *o)
@@ -49,6 +51,7 @@ static int validate(const clv_forecast_options *o)
     CLV__CHECK_ARG(o->valid_weeks <= 1000, "%s: valid_weeks = %u, expected 0..1000", fn, o->valid_weeks);
     CLV__CHECK_ARG(o->max_epochs >= 1 && o->max_epochs <= 10000, "%s: max_epochs = %u, expected 1..10000", fn, o->max_epochs);
     CLV__CHECK_ARG(o->ensemble >= 1 && o->ensemble <= CLV__MAX_ENSEMBLE, "%s: ensemble = %u, expected 1..%d", fn, o->ensemble, CLV__MAX_ENSEMBLE);
+    CLV__CHECK_ARG(o->threads >= 1 && o->threads <= CLV__MAX_WORKERS, "%s: threads = %u, expected 1..%d", fn, o->threads, CLV__MAX_WORKERS);
     return CLV_OK;
 }
 
@@ -67,6 +70,7 @@ CLV_API int clv_forecaster_new(clv_forecaster **out, const clv_forecast_options 
     clv_forecaster *f = clv__calloc(1, sizeof *f);
     if (!f) return clv__oom();
     f->o = o;
+    f->threads = o.threads;
     *out = f;
     return CLV_OK;
 }
@@ -976,6 +980,76 @@ static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd,
     return CLV_OK;
 }
 
+/* The roll-out over every customer, in chunks of customers so that paths x
+ * hidden state stay cache-sized, the chunks split over f->threads threads.
+ * A customer's result depends on nothing but its own history and id, so
+ * the thread count does not change a bit of it. */
+typedef struct rollout_job {
+    const clv_forecaster *f;
+    const seqdata *sd;
+    clv_prediction *pred;
+    int32_t at_day;
+    uint32_t horizon, C;
+    uint64_t chunks;
+    int rc[CLV__MAX_WORKERS];
+    char err[CLV__MAX_WORKERS][256];
+} rollout_job;
+
+static void rollout_part(void *ctx, uint32_t part, uint32_t parts)
+{
+    rollout_job *j = ctx;
+    const uint64_t lo = j->chunks * part / parts, hi = j->chunks * (part + 1) / parts;
+    int rc = CLV_OK;
+    if (lo < hi) {
+        rollout r;
+        rc = rollout_alloc(&r, j->f, j->C, j->f->o.samples, j->sd->T);
+        for (uint64_t k = lo; rc == CLV_OK && k < hi; k++) {
+            const uint64_t i = k * j->C;
+            const uint32_t c = (uint32_t)(j->sd->n - i < j->C ? j->sd->n - i : j->C);
+            rc = rollout_chunk(j->f, &r, j->sd, i, c, j->at_day, j->horizon, j->pred);
+        }
+        rollout_free(&r);   /* idempotent: also after a failed rollout_alloc */
+    }
+    j->rc[part] = rc;
+    /* Errors are thread-local: carry the message back to the caller's thread. */
+    if (rc != CLV_OK) snprintf(j->err[part], sizeof j->err[part], "%s", clv_last_error());
+}
+
+static int rollout_all(const clv_forecaster *f, const seqdata *sd, int32_t at_day, uint32_t horizon,
+                       clv_prediction *pred)
+{
+    if (sd->n == 0) return CLV_OK;
+    const uint32_t S = f->o.samples;
+    rollout_job *j = clv__calloc(1, sizeof *j);
+    if (!j) return clv__oom();
+    j->f = f;
+    j->sd = sd;
+    j->pred = pred;
+    j->at_day = at_day;
+    j->horizon = horizon;
+    j->C = S >= 8192 ? 1 : 8192 / S;
+    j->chunks = (sd->n + j->C - 1) / j->C;
+    const uint32_t parts = (uint64_t)f->threads < j->chunks ? f->threads : (uint32_t)j->chunks;
+    if (parts <= 1) rollout_part(j, 0, 1);
+    else clv__parallel_run(parts, rollout_part, j);
+    int rc = CLV_OK;
+    for (uint32_t p = 0; p < (parts ? parts : 1) && rc == CLV_OK; p++)
+        if (j->rc[p] != CLV_OK) rc = j->rc[p] == CLV_ENOMEM ? clv__oom() : clv__error(j->rc[p], "%s", j->err[p]);
+    clv__free(j);
+    return rc;
+}
+
+CLV_API int clv_forecaster_set_threads(clv_forecaster *f, int32_t n)
+{
+    CLV__CHECK_ARG(f != NULL, "clv_forecaster_set_threads: forecaster is NULL");
+    CLV__CHECK_ARG(n >= 1 && n <= CLV__MAX_WORKERS, "clv_forecaster_set_threads: n = %d, expected 1..%d", (int)n,
+                   CLV__MAX_WORKERS);
+    f->threads = f->o.threads = (uint32_t)n;
+    return CLV_OK;
+}
+
+CLV_API int32_t clv_forecaster_threads(const clv_forecaster *f) { return f ? (int32_t)f->threads : 0; }
+
 int clv__forecast_customer_inputs(const clv_forecaster *f, const clv_txlog *log, int32_t at_day, const char *id,
                                   float **x, uint32_t *len)
 {
@@ -1031,15 +1105,7 @@ CLV_API int clv_forecaster_predict(const clv_forecaster *f, const clv_txlog *log
     pred->at_day = at_day;
     pred->horizon_days = horizon;
     normalise(f, &sd);
-    /* Chunks of customers so that paths x hidden state stay cache-sized. */
-    const uint32_t S = f->o.samples, C = S >= 8192 ? 1 : 8192 / S;
-    rollout r;
-    if (sd.n) rc = rollout_alloc(&r, f, C, S, sd.T);
-    for (uint64_t i = 0; rc == CLV_OK && i < sd.n; i += C) {
-        uint32_t c = (uint32_t)(sd.n - i < C ? sd.n - i : C);
-        rc = rollout_chunk(f, &r, &sd, i, c, at_day, horizon, pred);
-    }
-    if (sd.n) rollout_free(&r);
+    rc = rollout_all(f, &sd, at_day, horizon, pred);
     seqdata_free(&sd);
     if (rc != CLV_OK) {
         clv_prediction_free(pred);

@@ -105,6 +105,7 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
     clv__get_u32(r, &o->valid_weeks);
     clv__get_u32(r, &o->max_epochs);
     clv__get_u32(r, &o->ensemble);
+    o->threads = 1;   /* a runtime setting, not stored */
     /* Checked now: it sizes the arrays read below. */
     if (r->status == CLV_OK && (o->ensemble < 1 || o->ensemble > CLV__MAX_ENSEMBLE))
         return clv__reader_fail(r, "ensemble of %u networks, expected 1..%d", o->ensemble, CLV__MAX_ENSEMBLE);
@@ -203,6 +204,7 @@ static int load(clv_forecaster **out, const void *data, size_t size, const char 
         clv_forecaster_free(f);
         return rc;
     }
+    f->threads = f->o.threads;
     f->fitted = 1;
     *out = f;
     return CLV_OK;

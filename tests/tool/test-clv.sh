@@ -54,6 +54,9 @@ if [ "$(head -c 8 "$tmp/m.clv")" = "CLVMODEL" ]; then ok; else bad "model file m
 "$clv" predict --model "$tmp/m.clv" --data "$tmp/log.csv" --at 1997-09-30 --discount-rate 0.1 \
     --out "$tmp/p2.csv" --quiet
 if cmp -s "$tmp/p.csv" "$tmp/p2.csv"; then ok; else bad "predict is not deterministic"; fi
+"$clv" predict --model "$tmp/m.clv" --data "$tmp/log.csv" --at 1997-09-30 --discount-rate 0.1 --threads 3 \
+    --out "$tmp/p3.csv" --quiet
+if cmp -s "$tmp/p.csv" "$tmp/p3.csv"; then ok; else bad "predict --threads 3 differs from the default"; fi
 if /usr/bin/env python3 - "$tmp/p.csv" "$tmp/log.csv" <<'PY'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1])))

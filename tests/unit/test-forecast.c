@@ -680,6 +680,38 @@ START_TEST(explanations_add_up)
 }
 END_TEST
 
+/* Prediction threads split the customers; nothing else changes. */
+START_TEST(prediction_threads_change_no_bit)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    const int32_t cutoff = day("1997-09-30");
+    clv_txlog *log = synthetic(700, INT32_MAX);
+    clv_forecaster *f = fitted(log, cutoff);   /* 16 paths: 512 customers per chunk, two chunks */
+    ck_assert_int_eq(clv_forecaster_threads(f), 1);
+    clv_prediction *p[3];
+    const int32_t threads[3] = { 1, 2, 5 };
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(clv_forecaster_set_threads(f, threads[k]), CLV_OK);
+        ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 91, &p[k]), CLV_OK);
+    }
+    const uint64_t n = clv_prediction_customers(p[0]);
+    ck_assert_uint_gt(n, 512);
+    for (int k = 1; k < 3; k++) {
+        ck_assert_mem_eq(clv_prediction_spend(p[0]), clv_prediction_spend(p[k]), n * sizeof(float));
+        ck_assert_mem_eq(clv_prediction_transactions(p[0]), clv_prediction_transactions(p[k]), n * sizeof(float));
+        ck_assert_mem_eq(clv_prediction_p_active(p[0]), clv_prediction_p_active(p[k]), n * sizeof(float));
+        ck_assert_mem_eq(clv_prediction_spend_p10(p[0]), clv_prediction_spend_p10(p[k]), n * sizeof(float));
+        ck_assert_mem_eq(clv_prediction_spend_p90(p[0]), clv_prediction_spend_p90(p[k]), n * sizeof(float));
+    }
+    ck_assert_int_eq(clv_forecaster_set_threads(f, 0), CLV_EINVAL);
+    ck_assert_int_eq(clv_forecaster_set_threads(f, 65), CLV_EINVAL);
+    ck_assert_int_eq(clv_forecaster_set_threads(NULL, 2), CLV_EINVAL);
+    for (int k = 0; k < 3; k++) clv_prediction_free(p[k]);
+    clv_forecaster_free(f);
+    clv_txlog_free(log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("forecast");
@@ -697,6 +729,7 @@ int main(void)
     tcase_add_test(tc, one_time_buyers_and_short_histories);
     tcase_add_test(tc, ensemble_is_the_average_of_its_networks);
     tcase_add_test(tc, explanations_add_up);
+    tcase_add_test(tc, prediction_threads_change_no_bit);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
 }
