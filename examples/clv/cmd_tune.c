@@ -104,7 +104,11 @@ int cmd_tune(int argc, char **argv)
                 if (st == CLV_OK) st = clv_forecaster_set_callback(f, watch, t);
                 if (st == CLV_OK) st = clv_forecaster_fit(f, log, cutoff);
                 clv_forecaster_free(f);
-                if (st != CLV_OK && st != CLV_ECANCELED) rc = cli_lib_fail("tune", st);
+                if (st == CLV_ENUMERIC) {   /* this configuration diverged: the others still count */
+                    printf("%-5s %6u %7.4f %12s %6s\n", t->cell == CLV_CELL_GRU ? "gru" : "lstm", t->hidden, (double)t->lr,
+                           "diverged", "-");
+                    t->best = INFINITY;
+                } else if (st != CLV_OK && st != CLV_ECANCELED) rc = cli_lib_fail("tune", st);
                 else if (isinf(t->best)) rc = cli_fail("no held-out weeks before the cutoff: the log is too short to tune on");
                 else {
                     printf("%-5s %6u %7.4f %12.6f %6u\n", t->cell == CLV_CELL_GRU ? "gru" : "lstm", t->hidden,
@@ -113,6 +117,7 @@ int cmd_tune(int argc, char **argv)
                     if (!best || t->best < best->best) best = t;
                 }
             }
+    if (rc == CLI_OK && !best) rc = cli_fail("every configuration diverged");
     if (rc == CLI_OK && best) {
         printf("best: --model %s --hidden %u --lr %g (held-out loss %.6f)\n",
                best->cell == CLV_CELL_GRU ? "gru" : "lstm", best->hidden, (double)best->lr, best->best);

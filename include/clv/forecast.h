@@ -152,7 +152,8 @@ typedef struct clv_explanation clv_explanation;
  * Inputs are those of the forecaster (docs/accuracy.md), named by
  * clv_explanation_input_name(); the last week is the week of `at_day`.
  * @return CLV_OK, CLV_ESTATE (not fitted), CLV_EINVAL (NULL, or the customer
- *         has no purchase on or before at_day: the message names it), CLV_ENOMEM.
+ *         has no purchase on or before at_day: the message names it),
+ *         CLV_ENUMERIC (the prediction is not finite), CLV_ENOMEM.
  */
 CLV_API CLV_NODISCARD int clv_forecaster_explain(const clv_forecaster *f, const clv_txlog *log, int32_t at_day,
                                                  const char *customer_id, clv_explanation **out);

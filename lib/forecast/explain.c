@@ -100,6 +100,11 @@ static int explain_member(const clv_forecaster *f, uint32_t m, const float *x, u
         clv__prior_offsets(f, xl, o);
         double g[CLV__OUT_COUNT];
         const double s = week_spend(f, f->value_sigma[m], o, g);
+        if (!isfinite(s)) {
+            rc = clv__error(CLV_ENUMERIC, "clv_forecaster_explain: the first week's expected spend is not finite "
+                            "(network %u); the model cannot be explained", m);
+            break;
+        }
         if (j == IG_STEPS) e->value += s / f->o.ensemble;
         if (j == IG_STEPS + 1) e->baseline += s / f->o.ensemble;
         if (j >= IG_STEPS) continue;

@@ -603,7 +603,7 @@ static int fit_sampling_stats(clv_forecaster *f, const seqdata *sd, const uint64
                 }
             }
         }
-        f->value_sigma[m] = nv > 0 ? sqrt(ss / nv) : 0.0;
+        f->value_sigma[m] = nv > 0 ? fmin(sqrt(ss / nv), CLV__VALUE_SIGMA_MAX) : 0.0;
     }
     clv__free(out);
     clv_workspace_free(ws);

@@ -26,6 +26,12 @@ enum {
 #define CLV__OUT_COUNT (CLV__TX_CLASSES + 1)
 /* Most networks in an ensemble (clv_forecast_options.ensemble). */
 #define CLV__MAX_ENSEMBLE 16
+/* Largest BG/NBD or Gamma-Gamma parameter the posterior inputs accept (fit
+ * and load alike): Gamma-Gamma's gamma grows with the currency unit. */
+#define CLV__PRIOR_PARAM_MAX 1e15
+/* Largest residual spread of log1p(value per transaction): exp(sigma^2/2)
+ * stays far from overflow. */
+#define CLV__VALUE_SIGMA_MAX 10.0
 /* Early stopping: passes without a better held-out loss before stopping. */
 #define CLV__PATIENCE 3
 
@@ -63,6 +69,8 @@ struct clv_prediction {
  * the customer order `order` (ids sorted); a log
  * they cannot describe turns the posterior inputs off (not an error). */
 int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const uint64_t *order);
+/* Non-zero when the stored parameters are ones the posterior inputs accept. */
+int clv__prior_params_ok(const clv_forecaster *f);
 /* Fill in[CLV__IN_P_ALIVE .. CLV__IN_GG_VALUE] for a history with these
  * running totals (transactions and spend including the first purchase). */
 void clv__prior_inputs(const clv_forecaster *f, double cum_tx, double cum_spend, double first_amount,

@@ -134,7 +134,7 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
     if (rc == CLV_ENOMEM) return rc;   /* the probe could not allocate: not the file's fault */
     if (rc != CLV_OK) return clv__reader_fail(r, "invalid forecaster options (%s)", clv_last_error());
     for (uint32_t k = 0; k < o->ensemble; k++)
-        if (!(f->value_sigma[k] >= 0 && f->value_sigma[k] < 100))
+        if (!(f->value_sigma[k] >= 0 && f->value_sigma[k] <= CLV__VALUE_SIGMA_MAX))
             return clv__reader_fail(r, "invalid value spread %g of network %u", f->value_sigma[k], k);
     if (!(f->top_class_mean >= 0) || (f->use_season != 0 && f->use_season != 1))
         return clv__reader_fail(r, "invalid sampling statistics");
@@ -142,13 +142,11 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
         return clv__reader_fail(r, "invalid input caps (age %g, weeks since last purchase %g)", (double)f->age_cap,
                                 (double)f->since_cap);
     if (f->use_prior != 0 && f->use_prior != 1) return clv__reader_fail(r, "invalid posterior-input flag %d", f->use_prior);
-    /* Bounded so that the posterior inputs stay finite for any history. */
-    for (int k = 0; f->use_prior && k < 7; k++) {
-        const double v = k < 4 ? f->prior_bgnbd[k] : f->prior_gg[k - 4];
-        if (!(isfinite(v) && v > 0 && v <= 1e8))
-            return clv__reader_fail(r, "invalid BG/NBD or Gamma-Gamma parameter %d: %g (expected 0 < p <= 1e8)", k, v);
-    }
-    if (f->use_prior && !(f->prior_gg[1] > 1)) return clv__reader_fail(r, "invalid Gamma-Gamma q %g (must be > 1)", f->prior_gg[1]);
+    /* The fit's own rule (prior.c), so that whatever a fit saves loads. */
+    if (f->use_prior && !clv__prior_params_ok(f))
+        return clv__reader_fail(r, "invalid BG/NBD or Gamma-Gamma parameters (r %g, alpha %g, a %g, b %g, p %g, q %g, gamma %g; "
+                                "expected 0 < each <= %g and q > 1)", f->prior_bgnbd[0], f->prior_bgnbd[1], f->prior_bgnbd[2],
+                                f->prior_bgnbd[3], f->prior_gg[0], f->prior_gg[1], f->prior_gg[2], CLV__PRIOR_PARAM_MAX);
     /* Finite is not enough: the roll-out computes (x - mean) * scale in
      * float and samples with these statistics, so values no fit can produce
      * (a scale is 1/sd with sd > 1e-6, or 1) would make its inputs Inf. */

@@ -12,6 +12,15 @@
 #include "../pipeline/pipeline_impl.h"
 #include "forecast_impl.h"
 
+int clv__prior_params_ok(const clv_forecaster *f)
+{
+    for (int k = 0; k < 7; k++) {
+        const double v = k < 4 ? f->prior_bgnbd[k] : f->prior_gg[k - 4];
+        if (!(v > 0 && v <= CLV__PRIOR_PARAM_MAX)) return 0;
+    }
+    return f->prior_gg[1] > 1.0;   /* the Gamma-Gamma mean needs q > 1 */
+}
+
 int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const uint64_t *order)
 {
     f->use_prior = 0;
@@ -26,7 +35,6 @@ int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const uint64_t *ord
         clv__free(T);
         return clv__oom();
     }
-    /* In weeks, with the weekly inputs' convention: T counts the cutoff's week. */
     /* In id order (`order`), so that the likelihood sums, and the fitted
      * bits, do not follow the log's row order. */
     float *m = clv__calloc(n, sizeof(float));
@@ -38,9 +46,13 @@ int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const uint64_t *ord
     }
     for (uint64_t j = 0; j < n; j++) {
         const uint64_t i = order[j];
+        /* Whole weeks counted back from the cutoff, exactly as the weekly
+         * inputs measure them (clv__prior_inputs): T = age in weeks + 1,
+         * t_x = age in weeks - weeks since the last purchase. */
+        const double age_w = floor(ds->age[i] / 7.0), since_w = floor((ds->age[i] - ds->recency[i]) / 7.0);
         x[j] = ds->frequency[i];
-        T[j] = (float)((ds->age[i] + 1.0) / 7.0);
-        tx[j] = x[j] > 0 ? ds->recency[i] / 7.0f : 0.0f;
+        T[j] = (float)(age_w + 1.0);
+        tx[j] = x[j] > 0 ? (float)(age_w - since_w) : 0.0f;
         m[j] = ds->monetary_repeat[i];
     }
     int rc = clv_bgnbd_fit(NULL, n, x, tx, T, f->prior_bgnbd, NULL);
@@ -53,7 +65,7 @@ int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const uint64_t *ord
     /* Logs these models cannot describe (no repeat buyer, parameters running
      * off to infinity) leave the inputs at 0: the network still has the raw
      * history. The Gamma-Gamma mean needs q > 1. */
-    f->use_prior = rc == CLV_OK && rg == CLV_OK && f->prior_gg[1] > 1.0;
+    f->use_prior = rc == CLV_OK && rg == CLV_OK && clv__prior_params_ok(f);
     clv_clear_error();
     return CLV_OK;
 }
@@ -87,6 +99,7 @@ void clv__prior_inputs(const clv_forecaster *f, double cum_tx, double cum_spend,
 static double log_tail3(double l)
 {
     if (l < 1e-2) return 3.0 * log(l) - log(6.0) + log1p(l / 4.0 + l * l / 20.0);
+    if (l > 30) return l + log1p(-exp(-l) * (1.0 + l + 0.5 * l * l));   /* expm1(l) overflows past ~709 */
     return log(expm1(l) - l - 0.5 * l * l);
 }
 

@@ -712,6 +712,70 @@ START_TEST(prediction_threads_change_no_bit)
 }
 END_TEST
 
+/* Whatever a fit saves, the loader takes back: amounts in a small currency
+ * unit (x 1e7) make Gamma-Gamma's gamma exceed 1e8, once refused at load
+ * (found in review). */
+START_TEST(large_currency_units_save_and_load)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    clv_sim_options so;
+    clv_sim_options_init(&so);
+    so.customers = 300;
+    so.seed = 3;
+    char path[] = "/tmp/clv-forecast-big-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(clv_simulate_to_csv(&so, path), CLV_OK);
+    FILE *in = fopen(path, "r");
+    ck_assert_ptr_nonnull(in);
+    size_t cap = 1 << 20, len = 0;
+    char *text = malloc(cap), line[256];
+    ck_assert_ptr_nonnull(text);
+    while (fgets(line, sizeof line, in)) {
+        char id[64], date[16], event[16];
+        double amount, qty;
+        if (sscanf(line, "%63[^,],%15[^,],%lf,%lf,%15s", id, date, &amount, &qty, event) == 5)
+            snprintf(line, sizeof line, "%s,%s,%.2f,%g,%s\n", id, date, amount * 1e7, qty, event);
+        size_t n = strlen(line);
+        if (len + n + 1 > cap) {
+            cap *= 2;
+            text = realloc(text, cap);
+            ck_assert_ptr_nonnull(text);
+        }
+        memcpy(text + len, line, n);
+        len += n;
+    }
+    fclose(in);
+    unlink(path);
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_read_csv_buffer(log, text, len, "big.csv", NULL), CLV_OK);
+    free(text);
+    clv_forecast_options o;
+    clv_forecast_options_init(&o);
+    o.epochs = 1;
+    o.hidden_size = 4;
+    o.samples = 4;
+    o.ensemble = 1;
+    clv_forecaster *f, *g;
+    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_fit(f, log, day("1997-09-30")), CLV_OK);
+    void *buf;
+    size_t size;
+    ck_assert_int_eq(clv_forecaster_save_buffer(f, &buf, &size), CLV_OK);
+    ck_assert_msg(clv_forecaster_load_buffer(&g, buf, size) == CLV_OK, "%s", clv_last_error());
+    clv_prediction *p;
+    ck_assert_int_eq(clv_forecaster_predict(g, log, day("1997-09-30"), 91, &p), CLV_OK);
+    for (uint64_t i = 0; i < clv_prediction_customers(p); i++) ck_assert(isfinite(clv_prediction_spend(p)[i]));
+    clv_prediction_free(p);
+    clv_free(buf);
+    clv_forecaster_free(g);
+    clv_forecaster_free(f);
+    clv_txlog_free(log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("forecast");
@@ -730,6 +794,7 @@ int main(void)
     tcase_add_test(tc, ensemble_is_the_average_of_its_networks);
     tcase_add_test(tc, explanations_add_up);
     tcase_add_test(tc, prediction_threads_change_no_bit);
+    tcase_add_test(tc, large_currency_units_save_and_load);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
 }

@@ -71,21 +71,24 @@ START_TEST(offsets_are_poisson_probabilities)
         f.in_mean[k] = 0.0f;
         f.in_scale[k] = 1.0f;
     }
-    static const double rates[] = { 1e-4, 0.003, 0.05, 0.4, 1.0, 2.5, 8.0 };
+    static const double rates[] = { 1e-4, 0.003, 0.05, 0.4, 1.0, 2.5, 8.0, 29.0, 31.0, 800.0, 1e6 };
     for (size_t r = 0; r < sizeof rates / sizeof *rates; r++) {
         const double l = rates[r];
         float x[CLV__IN_COUNT] = { 0 }, out[CLV__OUT_COUNT] = { 0 };
         x[CLV__IN_RATE] = (float)log1p(l);
         x[CLV__IN_GG_VALUE] = 3.25f;
         clv__prior_offsets(&f, x, out);
-        double z = 0, p[4];
-        for (int k = 0; k < 4; k++) z += exp(out[k]);
-        for (int k = 0; k < 4; k++) p[k] = exp(out[k]) / z;
+        for (int k = 0; k < CLV__OUT_COUNT; k++) ck_assert_msg(isfinite(out[k]), "rate %g: offset %d = %g", l, k, (double)out[k]);
+        double z = 0, p[4], mx = out[0];
+        for (int k = 1; k < 4; k++) mx = fmax(mx, out[k]);
+        for (int k = 0; k < 4; k++) z += exp(out[k] - mx);
+        for (int k = 0; k < 4; k++) p[k] = exp(out[k] - mx) / z;
         const double l_f = expm1((double)(float)log1p(l));   /* the rate the float input carries */
         const double p0 = exp(-l_f), p1 = l_f * p0, p2 = l_f * l_f / 2 * p0;
-        ck_assert_double_eq_tol(p[0], p0, 1e-5 * p0 + 1e-12);
-        ck_assert_double_eq_tol(p[1], p1, 1e-5 * p1 + 1e-12);
-        ck_assert_double_eq_tol(p[2], p2, 1e-5 * p2 + 1e-12);
+        /* float offsets: relative 1e-5 of each probability (above 1e-30) */
+        ck_assert_double_eq_tol(p[0], p0, 1e-5 * p0 + 1e-30);
+        ck_assert_double_eq_tol(p[1], p1, 1e-5 * p1 + 1e-30);
+        ck_assert_double_eq_tol(p[2], p2, 1e-5 * p2 + 1e-30);
         ck_assert_double_eq_tol(p[3], 1 - p0 - p1 - p2, 1e-4 * (1 - p0 - p1 - p2) + 1e-12);
         ck_assert_float_eq(out[CLV__TX_CLASSES], 3.25f);
     }
