@@ -207,3 +207,30 @@ int cli_write_file_atomic(const char *path, const char *text, size_t len)
     }
     return CLI_OK;
 }
+
+int cli_load_model_and_log(const char *model, const data_opts *d, clv_forecaster **f, clv_txlog **log,
+                           clv_txlog_report *report)
+{
+    int st = clv_forecaster_load(f, model);
+    if (st != CLV_OK) return cli_lib_fail("loading --model", st);
+    int rc = cli_load_log(d, log, report);
+    if (rc != CLI_OK) {
+        clv_forecaster_free(*f);
+        *f = NULL;
+    }
+    return rc;
+}
+
+int cli_fit_and_save(const clv_txlog *log, int32_t cutoff, const clv_forecast_options *fo, const char *out)
+{
+    clv_forecaster *f;
+    int st = clv_forecaster_new(&f, fo);
+    if (st == CLV_OK) st = clv_forecaster_set_callback(f, cli_progress, NULL);
+    if (st == CLV_OK) st = clv_forecaster_fit(f, log, cutoff);
+    cli_progress_done();
+    if (st == CLV_OK) st = clv_forecaster_save(f, out);
+    clv_forecaster_free(f);
+    if (st != CLV_OK) return cli_lib_fail("train", st);
+    if (!cli_quiet) fprintf(stderr, "clv %s: saved %s\n", cli_cmd, out);
+    return CLI_OK;
+}

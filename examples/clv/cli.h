@@ -37,6 +37,12 @@ int cli_parse_float(const char *opt, const char *text, double min, double max, d
 
 /* Read --data into a new log, applying the column options. */
 int cli_load_log(const data_opts *d, clv_txlog **out, clv_txlog_report *report);
+/* Load --model and the log; on failure nothing is left to free. */
+int cli_load_model_and_log(const char *model, const data_opts *d, clv_forecaster **f, clv_txlog **log,
+                           clv_txlog_report *report);
+/* Fit a forecaster with `fo` on `log` up to `cutoff` (progress on stderr)
+ * and save it atomically to `out`; says so unless --quiet. */
+int cli_fit_and_save(const clv_txlog *log, int32_t cutoff, const clv_forecast_options *fo, const char *out);
 
 /* Training progress on stderr when it is a terminal (and not --quiet). */
 int cli_progress(const clv_fit_progress *p, void *user);

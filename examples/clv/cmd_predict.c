@@ -89,15 +89,11 @@ int cmd_predict(int argc, char **argv)
     if (at_s && cli_parse_date("--at", at_s, &at)) return CLI_USAGE;
 
     clv_forecaster *f;
-    int st = clv_forecaster_load(&f, model);
-    if (st != CLV_OK) return cli_lib_fail("loading --model", st);
     clv_txlog *log;
     clv_txlog_report rep;
-    int rc = cli_load_log(&d, &log, &rep);
-    if (rc != CLI_OK) {
-        clv_forecaster_free(f);
-        return rc;
-    }
+    int rc = cli_load_model_and_log(model, &d, &f, &log, &rep);
+    if (rc != CLI_OK) return rc;
+    int st;
     if (!at_s) at = (int32_t)rep.last_day;
     clv_prediction *p = NULL;
     st = clv_forecaster_set_threads(f, (int32_t)threads);

@@ -101,15 +101,7 @@ int cmd_train(int argc, char **argv)
     clv_txlog_report rep;
     int rc = cli_load_log(&d, &log, &rep);
     if (rc != CLI_OK) return rc;
-    clv_forecaster *f;
-    int st = clv_forecaster_new(&f, &fo);
-    if (st == CLV_OK) st = clv_forecaster_set_callback(f, cli_progress, NULL);
-    if (st == CLV_OK) st = clv_forecaster_fit(f, log, cutoff);
-    cli_progress_done();
-    if (st == CLV_OK) st = clv_forecaster_save(f, out);
-    if (st != CLV_OK) rc = cli_lib_fail("train", st);
-    else if (!cli_quiet) fprintf(stderr, "clv train: saved %s\n", out);
-    clv_forecaster_free(f);
+    rc = cli_fit_and_save(log, cutoff, &fo, out);
     clv_txlog_free(log);
     return rc;
 }

@@ -129,15 +129,7 @@ int cmd_tune(int argc, char **argv)
             fo.lr = best->lr;
             fo.seed = seed;
             fo.horizon_days = horizon;
-            clv_forecaster *f;
-            int st = clv_forecaster_new(&f, &fo);
-            if (st == CLV_OK) st = clv_forecaster_set_callback(f, cli_progress, NULL);
-            if (st == CLV_OK) st = clv_forecaster_fit(f, log, cutoff);
-            cli_progress_done();
-            if (st == CLV_OK) st = clv_forecaster_save(f, out);
-            if (st != CLV_OK) rc = cli_lib_fail("train", st);
-            else if (!cli_quiet) fprintf(stderr, "clv tune: saved %s\n", out);
-            clv_forecaster_free(f);
+            rc = cli_fit_and_save(log, cutoff, &fo, out);
         }
     }
     clv_txlog_free(log);

@@ -70,7 +70,6 @@ CLV_API int clv_forecaster_new(clv_forecaster **out, const clv_forecast_options 
     clv_forecaster *f = clv__calloc(1, sizeof *f);
     if (!f) return clv__oom();
     f->o = o;
-    f->threads = o.threads;
     *out = f;
     return CLV_OK;
 }
@@ -981,7 +980,7 @@ static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd,
 }
 
 /* The roll-out over every customer, in chunks of customers so that paths x
- * hidden state stay cache-sized, the chunks split over f->threads threads.
+ * hidden state stay cache-sized, the chunks split over f->o.threads threads.
  * A customer's result depends on nothing but its own history and id, so
  * the thread count does not change a bit of it. */
 typedef struct rollout_job {
@@ -1029,7 +1028,7 @@ static int rollout_all(const clv_forecaster *f, const seqdata *sd, int32_t at_da
     j->horizon = horizon;
     j->C = S >= 8192 ? 1 : 8192 / S;
     j->chunks = (sd->n + j->C - 1) / j->C;
-    const uint32_t parts = (uint64_t)f->threads < j->chunks ? f->threads : (uint32_t)j->chunks;
+    const uint32_t parts = (uint64_t)f->o.threads < j->chunks ? f->o.threads : (uint32_t)j->chunks;
     if (parts <= 1) rollout_part(j, 0, 1);
     else clv__parallel_run(parts, rollout_part, j);
     int rc = CLV_OK;
@@ -1044,11 +1043,11 @@ CLV_API int clv_forecaster_set_threads(clv_forecaster *f, int32_t n)
     CLV__CHECK_ARG(f != NULL, "clv_forecaster_set_threads: forecaster is NULL");
     CLV__CHECK_ARG(n >= 1 && n <= CLV__MAX_WORKERS, "clv_forecaster_set_threads: n = %d, expected 1..%d", (int)n,
                    CLV__MAX_WORKERS);
-    f->threads = f->o.threads = (uint32_t)n;
+    f->o.threads = (uint32_t)n;
     return CLV_OK;
 }
 
-CLV_API int32_t clv_forecaster_threads(const clv_forecaster *f) { return f ? (int32_t)f->threads : 0; }
+CLV_API int32_t clv_forecaster_threads(const clv_forecaster *f) { return f ? (int32_t)f->o.threads : 0; }
 
 int clv__forecast_customer_inputs(const clv_forecaster *f, const clv_txlog *log, int32_t at_day, const char *id,
                                   float **x, uint32_t *len)

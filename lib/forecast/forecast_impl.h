@@ -50,7 +50,6 @@ struct clv_forecaster {
     int32_t use_prior;       /* the posterior inputs are on (prior.c) */
     double prior_bgnbd[4];   /* r, alpha, a, b in weeks */
     double prior_gg[3];      /* p, q, gamma */
-    uint32_t threads;        /* prediction threads (runtime, not saved) */
     clv_fit_callback cb;
     void *cb_user;
 };

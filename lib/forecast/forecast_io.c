@@ -202,7 +202,6 @@ static int load(clv_forecaster **out, const void *data, size_t size, const char 
         clv_forecaster_free(f);
         return rc;
     }
-    f->threads = f->o.threads;
     f->fitted = 1;
     *out = f;
     return CLV_OK;

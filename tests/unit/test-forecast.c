@@ -68,6 +68,14 @@ static clv_txlog *synthetic(uint64_t customers, int32_t upto)
     return out;
 }
 
+static clv_forecaster *fit_opts(const clv_forecast_options *o, const clv_txlog *log, int32_t cutoff)
+{
+    clv_forecaster *f;
+    ck_assert_int_eq(clv_forecaster_new(&f, o), CLV_OK);
+    ck_assert_msg(clv_forecaster_fit(f, log, cutoff) == CLV_OK, "fit: %s", clv_last_error());
+    return f;
+}
+
 static clv_forecaster *fitted(const clv_txlog *log, int32_t cutoff)
 {
     clv_forecast_options o;
@@ -76,9 +84,7 @@ static clv_forecaster *fitted(const clv_txlog *log, int32_t cutoff)
     o.samples = 16;
     o.hidden_size = 16;
     o.ensemble = 2;   /* the ensemble's paths (two networks, pooled intervals, ME01 in the file) */
-    clv_forecaster *f;
-    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
-    ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+    clv_forecaster *f = fit_opts(&o, log, cutoff);
     return f;
 }
 
@@ -462,9 +468,7 @@ START_TEST(means_have_little_monte_carlo_noise)
     const uint32_t samples[2] = { 32, 256 };
     for (int k = 0; k < 2; k++) {
         o.samples = samples[k];
-        clv_forecaster *f;
-        ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
-        ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+        clv_forecaster *f = fit_opts(&o, log, cutoff);
         ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 273, &p[k]), CLV_OK);
         clv_forecaster_free(f);
     }
@@ -519,9 +523,7 @@ START_TEST(one_time_buyers_and_short_histories)
     o.samples = 8;
     o.max_epochs = 20;
     o.ensemble = 1;
-    clv_forecaster *f;
-    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
-    ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+    clv_forecaster *f = fit_opts(&o, log, cutoff);
     clv_prediction *p;
     ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 273, &p), CLV_OK);
     clv_pipeline *pipe;
@@ -600,17 +602,13 @@ START_TEST(ensemble_is_the_average_of_its_networks)
     for (int k = 0; k < 3; k++) {
         o.ensemble = 1;
         o.seed = 7 + (uint64_t)k;
-        clv_forecaster *f;
-        ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
-        ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+        clv_forecaster *f = fit_opts(&o, log, cutoff);
         ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 182, &single[k]), CLV_OK);
         clv_forecaster_free(f);
     }
     o.ensemble = 3;
     o.seed = 7;
-    clv_forecaster *f;
-    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
-    ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+    clv_forecaster *f = fit_opts(&o, log, cutoff);
     ck_assert_int_eq(clv_forecaster_predict(f, log, cutoff, 182, &all), CLV_OK);
     const uint64_t n = clv_prediction_customers(all);
     double worst = 0;
@@ -758,9 +756,7 @@ START_TEST(large_currency_units_save_and_load)
     o.hidden_size = 4;
     o.samples = 4;
     o.ensemble = 1;
-    clv_forecaster *f, *g;
-    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
-    ck_assert_int_eq(clv_forecaster_fit(f, log, day("1997-09-30")), CLV_OK);
+    clv_forecaster *f = fit_opts(&o, log, day("1997-09-30")), *g;
     void *buf;
     size_t size;
     ck_assert_int_eq(clv_forecaster_save_buffer(f, &buf, &size), CLV_OK);
