@@ -183,12 +183,7 @@ CLV_API int clv_bgnbd_expected(const double params[4], uint64_t n, const float *
                                float *expected_transactions, float *p_alive)
 {
     static const char fn[] = "clv_bgnbd_expected";
-    CLV__TRY(clv__btyd_check_params(fn, params, 4, NAMES));
-    CLV__CHECK_ARG(expected_transactions != NULL || p_alive != NULL,
-                   "%s: expected_transactions and p_alive are both NULL", fn);
-    CLV__CHECK_ARG(isfinite(horizon) && horizon >= 0.0, "%s: horizon = %g must be finite and >= 0",
-                   fn, horizon);
-    CLV__TRY(clv__btyd_check_rft(fn, n, x, t_x, T));
+    CLV__TRY(clv__btyd_check_expected(fn, params, NAMES, n, x, t_x, T, horizon, expected_transactions, p_alive));
     bg_state st;
     bg_init(&st, params);
     const double r = st.r, alpha = st.alpha, a = st.a, b = st.b;

@@ -94,5 +94,10 @@ int clv__btyd_group(uint64_t n, const float *x, const float *t_x, const float *T
 int clv__btyd_check_rft(const char *fn, uint64_t n, const float *x, const float *t_x,
                         const float *T);
 int clv__btyd_check_params(const char *fn, const double *params, int k, const char *const *names);
+/* The arguments of a *_expected() prediction: four parameters, at least one
+ * output, a finite horizon >= 0, and the summaries. */
+int clv__btyd_check_expected(const char *fn, const double params[4], const char *const *names, uint64_t n,
+                             const float *x, const float *t_x, const float *T, double horizon,
+                             const float *expected_transactions, const float *p_alive);
 
 #endif

@@ -344,3 +344,15 @@ CLV_API int clv_hyp2f1(double a, double b, double c, double z, double *out)
     *out = v.s == 0 ? 0.0 : v.s * exp(v.l);
     return CLV_OK;
 }
+
+int clv__btyd_check_expected(const char *fn, const double params[4], const char *const *names, uint64_t n,
+                             const float *x, const float *t_x, const float *T, double horizon,
+                             const float *expected_transactions, const float *p_alive)
+{
+    CLV__TRY(clv__btyd_check_params(fn, params, 4, names));
+    CLV__CHECK_ARG(expected_transactions != NULL || p_alive != NULL,
+                   "%s: expected_transactions and p_alive are both NULL", fn);
+    CLV__CHECK_ARG(isfinite(horizon) && horizon >= 0.0, "%s: horizon = %g must be finite and >= 0",
+                   fn, horizon);
+    return clv__btyd_check_rft(fn, n, x, t_x, T);
+}

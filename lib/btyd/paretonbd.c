@@ -178,12 +178,7 @@ CLV_API int clv_paretonbd_expected(const double params[4], uint64_t n, const flo
                                    float *expected_transactions, float *p_alive)
 {
     static const char fn[] = "clv_paretonbd_expected";
-    CLV__TRY(clv__btyd_check_params(fn, params, 4, NAMES));
-    CLV__CHECK_ARG(expected_transactions != NULL || p_alive != NULL,
-                   "%s: expected_transactions and p_alive are both NULL", fn);
-    CLV__CHECK_ARG(isfinite(horizon) && horizon >= 0.0, "%s: horizon = %g must be finite and >= 0",
-                   fn, horizon);
-    CLV__TRY(clv__btyd_check_rft(fn, n, x, t_x, T));
+    CLV__TRY(clv__btyd_check_expected(fn, params, NAMES, n, x, t_x, T, horizon, expected_transactions, p_alive));
     pn_state st;
     pn_init(&st, params);
     const double r = st.r, alpha = st.alpha, s = st.s, beta = st.beta;
