@@ -32,6 +32,7 @@
 
 CLV_BEGIN_DECLS
 
+/** The results of one backtest: actual holdout totals and every model's scores and predictions. */
 typedef struct clv_backtest clv_backtest;
 
 /** Models of the backtest (stored as int32_t). */
@@ -61,8 +62,13 @@ CLV_API CLV_NODISCARD int clv_backtest_model_lookup(const char *name, int32_t *m
 /**
  * Run the backtest on `log`: fit every model at `cutoff_day`, predict
  * (cutoff_day, holdout_end_day], and score against what happened.
+ * @param log    the transaction log, read up to holdout_end_day.
+ * @param cutoff_day       last day of calibration (inclusive).
+ * @param holdout_end_day  last day of the holdout (inclusive).
  * @param fopts  forecaster options (NULL = defaults; horizon_days is set to the holdout length).
  * @param cb     optional progress callback for the forecaster's training.
+ * @param user_data passed to `cb`.
+ * @param out    receives the results; free them with clv_backtest_free().
  * @return CLV_OK, CLV_EINVAL (holdout_end_day <= cutoff_day, NULL log), CLV_ESTATE
  *         (nobody bought before the cutoff), a model's fitting status, CLV_ENOMEM.
  */
@@ -71,16 +77,20 @@ CLV_API CLV_NODISCARD int clv_backtest_run(const clv_txlog *log, int32_t cutoff_
                                            const clv_forecast_options *fopts,
                                            clv_fit_callback cb, void *user_data,
                                            clv_backtest **out);
+/** Free backtest results. NULL is a no-op. */
 CLV_API void clv_backtest_free(clv_backtest *bt);
 
 /** Customers evaluated (everyone with a purchase on or before the cutoff). */
 CLV_API uint64_t clv_backtest_customers(const clv_backtest *bt);
-/** Actual holdout totals: spend, transactions, customers buying. */
+/** Actual holdout total spend of the evaluated customers. */
 CLV_API double clv_backtest_actual_spend(const clv_backtest *bt);
+/** Actual holdout total transactions (purchase days). */
 CLV_API double clv_backtest_actual_transactions(const clv_backtest *bt);
+/** Actual number of customers buying in the holdout. */
 CLV_API double clv_backtest_actual_active(const clv_backtest *bt);
-/** Number of models and their names ("lstm", "bgnbd_gg", ...; static strings). */
+/** Number of models compared (rows 0 .. models-1). */
 CLV_API uint32_t clv_backtest_models(const clv_backtest *bt);
+/** Name of model row `model` ("lstm", "bgnbd_gg", ...; static string), NULL out of range. */
 CLV_API const char *clv_backtest_model_name(const clv_backtest *bt, uint32_t model);
 
 /**
@@ -93,12 +103,13 @@ CLV_API CLV_NODISCARD int clv_backtest_scores(const clv_backtest *bt, uint32_t m
                                               double *tx_mae, double *tx_total_pct_error, double *auc,
                                               double *fit_seconds);
 
-/** Per-customer predictions of one model ([N], borrowed until clv_backtest_free()). */
+/** Per-customer predicted holdout spend of one model ([N], borrowed until clv_backtest_free()). */
 CLV_API const float *clv_backtest_pred_spend(const clv_backtest *bt, uint32_t model);
+/** Per-customer predicted holdout transactions of one model ([N], borrowed until clv_backtest_free()). */
 CLV_API const float *clv_backtest_pred_transactions(const clv_backtest *bt, uint32_t model);
 /**
- * Empirical coverage of a model's 80% spend interval (clv_prediction_spend_p10
- * .. _p90): the share of customers whose actual holdout spend lies inside it,
+ * Empirical coverage of a model's 80% spend interval
+ * (clv_prediction_spend_p10() to clv_prediction_spend_p90()): the share of customers whose actual holdout spend lies inside it,
  * ends included. NAN for models without intervals (the classic baselines).
  * @return CLV_OK, CLV_EINVAL (NULL, model out of range).
  */

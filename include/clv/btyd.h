@@ -74,9 +74,14 @@ CLV_API CLV_NODISCARD int clv_bgnbd_fit(const clv_btyd_options *opts, uint64_t n
 
 /**
  * BG/NBD predictions for a horizon of `horizon` time units after T.
+ * @param params                { r, alpha, a, b } (from clv_bgnbd_fit()).
+ * @param n                     number of customers (>= 1).
+ * @param x,t_x,T               [n] per-customer summaries (see the file comment).
+ * @param horizon               length of the prediction window, in the unit of T.
  * @param expected_transactions [n] receives E[Y(horizon) | x, t_x, T], or NULL.
  * @param p_alive               [n] receives P(alive at T | x, t_x, T) (1 when x = 0), or NULL.
  * At least one output must be given. horizon must be finite and >= 0.
+ * @return CLV_OK, CLV_EINVAL, CLV_ENUMERIC (see the file comment).
  */
 CLV_API CLV_NODISCARD int clv_bgnbd_expected(const double params[4], uint64_t n, const float *x,
                                              const float *t_x, const float *T, double horizon,
@@ -115,10 +120,13 @@ CLV_API CLV_NODISCARD int clv_paretonbd_loglik(const double params[4], uint64_t 
  * with x > 0 and m_x > 0. The others are validated and then ignored (at least
  * one must remain): a zero mean, all repeat transactions worth 0, has no
  * gamma density.
+ * @param opts    options (NULL = defaults).
+ * @param n       number of customers (>= 1).
  * @param x       [n] number of repeat transactions (integer-valued, >= 0).
  * @param m_x     [n] mean value of those x transactions (finite, >= 0).
  * @param params  receives { p, q, gamma }.
  * @param loglik  receives the log-likelihood of the customers used, or NULL.
+ * @return CLV_OK, CLV_EINVAL, CLV_ENUMERIC (see the file comment).
  */
 CLV_API CLV_NODISCARD int clv_gammagamma_fit(const clv_btyd_options *opts, uint64_t n,
                                              const float *x, const float *m_x, double params[3],
@@ -129,7 +137,12 @@ CLV_API CLV_NODISCARD int clv_gammagamma_fit(const clv_btyd_options *opts, uint6
  * E[M | p, q, gamma, x, m_x] = p (gamma + x m_x) / (p x + q - 1); for x = 0 this
  * is the population mean p gamma / (q - 1). Needs p x + q > 1 for every
  * customer (q > 1 when some x = 0); CLV_EINVAL otherwise.
- * @param out [n] receives the expectations.
+ * @param params { p, q, gamma } (from clv_gammagamma_fit()).
+ * @param n      number of customers (>= 1).
+ * @param x      [n] number of repeat transactions.
+ * @param m_x    [n] mean value of those transactions.
+ * @param out    [n] receives the expectations.
+ * @return CLV_OK or CLV_EINVAL.
  */
 CLV_API CLV_NODISCARD int clv_gammagamma_expected_value(const double params[3], uint64_t n,
                                                         const float *x, const float *m_x,

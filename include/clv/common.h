@@ -19,6 +19,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/**
+ * @def CLV_API
+ * Marks a function as part of the public ABI: exported from libclv.so with
+ * default visibility (everything else is hidden), dllexport/dllimport on Windows.
+ *
+ * @def CLV_NODISCARD
+ * On a function returning a status: the compiler warns when the status is
+ * ignored (GCC and Clang), because an unchecked failure leaves outputs unset.
+ *
+ * @def CLV_DEPRECATED
+ * On a function that will go at the next ABI major: the compiler warns on use
+ * and prints `msg`, which names the replacement.
+ *
+ * @def CLV_BEGIN_DECLS
+ * Opens `extern "C" {` when the header is read by a C++ compiler, so that the
+ * functions keep their C names; nothing in C.
+ *
+ * @def CLV_END_DECLS
+ * Closes what CLV_BEGIN_DECLS opened.
+ */
+
 #if defined(_WIN32) && defined(CLV_BUILDING)
 #define CLV_API __declspec(dllexport)
 #elif defined(_WIN32)

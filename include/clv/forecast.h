@@ -37,12 +37,14 @@
 
 CLV_BEGIN_DECLS
 
+/** A forecaster: the feature pipeline plus an ensemble of weekly sequence models. */
 typedef struct clv_forecaster clv_forecaster;
+/** Per-customer predictions of clv_forecaster_predict(). */
 typedef struct clv_prediction clv_prediction;
 
 /** Forecaster configuration; fill with clv_forecast_options_init(). */
 typedef struct clv_forecast_options {
-    uint32_t struct_size;
+    uint32_t struct_size;    /**< set by clv_forecast_options_init() */
     int32_t cell;            /**< CLV_CELL_LSTM (default) or CLV_CELL_GRU */
     uint32_t hidden_size;    /**< default 32 */
     uint32_t num_layers;     /**< default 1 */
@@ -62,18 +64,34 @@ typedef struct clv_forecast_options {
 
 /** Progress of fit, passed to the callback after every epoch. */
 typedef struct clv_fit_progress {
-    uint32_t struct_size;
+    uint32_t struct_size;    /**< sizeof(clv_fit_progress) of the library that filled it */
     uint32_t epoch, epochs;
     double train_loss;       /**< mean loss per training week this epoch */
     double elapsed_seconds, eta_seconds;
     double valid_loss;       /**< mean loss per held-out week (early-stopping run), NAN otherwise */
 } clv_fit_progress;
+/** @var clv_fit_progress::epoch
+ *  This epoch, 1-based.
+ *  @var clv_fit_progress::epochs
+ *  Epochs planned (max_epochs while early stopping decides).
+ *  @var clv_fit_progress::elapsed_seconds
+ *  Wall time since the fit started.
+ *  @var clv_fit_progress::eta_seconds
+ *  Estimated wall time left. */
 
 /** Return non-zero to stop fitting (fit then returns CLV_ECANCELED). */
 typedef int (*clv_fit_callback)(const clv_fit_progress *progress, void *user_data);
 
+/** Set `struct_size` and every default (see the field comments). NULL is ignored. */
 CLV_API void clv_forecast_options_init(clv_forecast_options *opts);
+/**
+ * Create an unfitted forecaster.
+ * @param out   receives it; free it with clv_forecaster_free().
+ * @param opts  configuration, or NULL for the defaults.
+ * @return CLV_OK, CLV_EINVAL (the message names the bad option), CLV_ENOMEM.
+ */
 CLV_API CLV_NODISCARD int clv_forecaster_new(clv_forecaster **out, const clv_forecast_options *opts);
+/** Free a forecaster. NULL is a no-op. */
 CLV_API void clv_forecaster_free(clv_forecaster *f);
 /** Copy the configuration (up to out->struct_size; init it first). */
 CLV_API CLV_NODISCARD int clv_forecaster_get_options(const clv_forecaster *f, clv_forecast_options *out);
@@ -95,6 +113,7 @@ CLV_API CLV_NODISCARD int clv_forecaster_fit(clv_forecaster *f, const clv_txlog 
  * @return CLV_OK or CLV_EINVAL (NULL, n outside 1..64).
  */
 CLV_API CLV_NODISCARD int clv_forecaster_set_threads(clv_forecaster *f, int32_t n);
+/** @return the prediction thread count (0 for NULL). */
 CLV_API int32_t clv_forecaster_threads(const clv_forecaster *f);
 /** Non-zero once fitted (or loaded). */
 CLV_API int32_t clv_forecaster_is_fitted(const clv_forecaster *f);
@@ -110,19 +129,26 @@ CLV_API CLV_NODISCARD int clv_forecaster_predict(const clv_forecaster *f, const 
                                                  int32_t at_day, uint32_t horizon_days,
                                                  clv_prediction **out);
 
-/** Save to a file atomically (temporary file, flush, rename) or to memory (free with clv_free()). */
+/** Save to a file atomically (temporary file, flush, rename): a failure never
+ *  leaves a partial file, and readers of `path` see the old or the new model. */
 CLV_API CLV_NODISCARD int clv_forecaster_save(const clv_forecaster *f, const char *path);
+/** Save to memory: *out receives a buffer of *size bytes, to free with clv_free(). */
 CLV_API CLV_NODISCARD int clv_forecaster_save_buffer(const clv_forecaster *f, void **out, size_t *size);
-/** Load from a file or memory; CLV_EFORMAT (with what is wrong) for anything but a valid model file. */
+/** Load from a file; CLV_EFORMAT (with what is wrong) for anything but a valid model file. */
 CLV_API CLV_NODISCARD int clv_forecaster_load(clv_forecaster **out, const char *path);
+/** Load from `size` bytes of memory, as clv_forecaster_load(). */
 CLV_API CLV_NODISCARD int clv_forecaster_load_buffer(clv_forecaster **out, const void *data, size_t size);
 
 /* ------------------------------------------------------------------ */
 /** @name Predictions: arrays of N entries, borrowed until clv_prediction_free() */
 
+/** Free predictions. NULL is a no-op. */
 CLV_API void clv_prediction_free(clv_prediction *p);
+/** Number of customers N (0 for NULL). */
 CLV_API uint64_t clv_prediction_customers(const clv_prediction *p);
+/** The day predicted from (days since 1970-01-01). */
 CLV_API int32_t clv_prediction_at_day(const clv_prediction *p);
+/** The horizon in days: predictions cover (at_day, at_day + horizon_days]. */
 CLV_API uint32_t clv_prediction_horizon_days(const clv_prediction *p);
 /** Expected spend over the horizon. */
 CLV_API const float *clv_prediction_spend(const clv_prediction *p);
@@ -130,16 +156,19 @@ CLV_API const float *clv_prediction_spend(const clv_prediction *p);
 CLV_API const float *clv_prediction_transactions(const clv_prediction *p);
 /** Probability of at least one purchase over the horizon. */
 CLV_API const float *clv_prediction_p_active(const clv_prediction *p);
-/** 10% and 90% quantiles of the spend over the Monte Carlo paths (an 80% interval). */
+/** 10% quantile of the spend over the Monte Carlo paths (lower end of an 80% interval). */
 CLV_API const float *clv_prediction_spend_p10(const clv_prediction *p);
+/** 90% quantile of the spend over the Monte Carlo paths (upper end of the 80% interval). */
 CLV_API const float *clv_prediction_spend_p90(const clv_prediction *p);
 /** Lifecycle stage at at_day (clv_stage). */
 CLV_API const int32_t *clv_prediction_stages(const clv_prediction *p);
+/** Customer id of entry i (NUL-terminated, borrowed), or NULL when out of range. */
 CLV_API const char *clv_prediction_customer_id(const clv_prediction *p, uint64_t i);
 
 /* ------------------------------------------------------------------ */
 /** @name Explanations: why a customer scores high */
 
+/** One customer's integrated-gradient attributions (clv_forecaster_explain()). */
 typedef struct clv_explanation clv_explanation;
 
 /**
@@ -157,16 +186,19 @@ typedef struct clv_explanation clv_explanation;
  */
 CLV_API CLV_NODISCARD int clv_forecaster_explain(const clv_forecaster *f, const clv_txlog *log, int32_t at_day,
                                                  const char *customer_id, clv_explanation **out);
+/** Free an explanation. NULL is a no-op. */
 CLV_API void clv_explanation_free(clv_explanation *e);
-/** Number of inputs per week (12) and weeks of history explained. */
+/** Number of inputs per week (12). */
 CLV_API uint32_t clv_explanation_inputs(const clv_explanation *e);
+/** Number of weeks of history explained. */
 CLV_API uint32_t clv_explanation_weeks(const clv_explanation *e);
 /** Input k's name ("transactions", "log_bgnbd_rate", ...; static string), NULL out of range. */
 CLV_API const char *clv_explanation_input_name(const clv_explanation *e, uint32_t k);
 /** [weeks][inputs] attributions in dollars of first-week expected spend, oldest week first. */
 CLV_API const float *clv_explanation_attributions(const clv_explanation *e);
-/** The explained prediction and the baseline's. */
+/** The explained prediction: the first week's expected spend. */
 CLV_API double clv_explanation_value(const clv_explanation *e);
+/** The baseline's prediction (all normalised inputs 0). */
 CLV_API double clv_explanation_baseline(const clv_explanation *e);
 
 CLV_END_DECLS

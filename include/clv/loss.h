@@ -94,6 +94,8 @@ CLV_API CLV_NODISCARD int clv_loss_eval(const clv_loss_options *opts, uint32_t r
 
 /**
  * ZILN predictive mean and purchase probability from raw predictions [rows][3].
+ * @param rows        number of rows (>= 1).
+ * @param pred        [rows][3] raw outputs [z, mu, s] of a ZILN head, finite.
  * @param mean        [rows] receives p * exp(mu + sigma^2/2), or NULL.
  * @param p_positive  [rows] receives p = sigmoid(z), or NULL.
  * @return CLV_OK; CLV_EINVAL (NULL pred, both outputs NULL, rows 0, NaN/Inf);

@@ -151,7 +151,10 @@ CLV_API CLV_NODISCARD int clv_metric_total_pct_error(uint64_t n, const float *pr
  * Area under the ROC curve of `score` for binary labels, by Mann-Whitney:
  * the share of (positive, negative) pairs in which the positive scores
  * higher, tied pairs counting 1/2. Higher scores mean "more likely 1".
+ * @param n      number of customers, 1..CLV_METRICS_MAX_N.
+ * @param score  [n] scores, finite.
  * @param label  [n] each exactly 0 or 1.
+ * @param out    receives the AUC.
  * @return CLV_OK; CLV_EINVAL (NULL pointer, bad n, NaN/Inf score or label,
  *         a label other than 0/1, only one class present); CLV_ENOMEM.
  */
@@ -162,6 +165,9 @@ CLV_API CLV_NODISCARD int clv_metric_auc(uint64_t n, const float *score, const f
  * Decile table: rows sorted by pred ascending (stable: tied rows keep their
  * input order), bucket k = sorted positions [floor(k*n/10), floor((k+1)*n/10)).
  * For n = 23 the bucket sizes are 2,2,2,3,2,2,3,2,2,3.
+ * @param n            number of customers, 10..CLV_METRICS_MAX_N.
+ * @param pred         [n] predictions, finite.
+ * @param actual       [n] true values, finite.
  * @param mean_pred    [10] receives each bucket's mean prediction.
  * @param mean_actual  [10] receives each bucket's mean actual value.
  * @param count        [10] receives each bucket's row count, or NULL.

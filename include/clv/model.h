@@ -53,10 +53,14 @@ typedef struct clv_model_options {
     float forget_bias;        /**< LSTM forget-gate bias at init (default 1.0) */
 } clv_model_options;
 
-/** Upper bounds on sizes (hostile-input guards); function twins below. */
+/** Largest input_size (features per step) a model accepts: a guard against hostile
+ *  sizes, like the three below; function twins follow. */
 #define CLV_MAX_INPUT_SIZE 65536u
+/** Largest hidden_size. */
 #define CLV_MAX_HIDDEN_SIZE 16384u
+/** Largest num_layers. */
 #define CLV_MAX_LAYERS 64u
+/** Largest final_outputs or step_outputs. */
 #define CLV_MAX_OUTPUTS 65536u
 /** @return CLV_MAX_INPUT_SIZE (for FFIs that cannot read macros). */
 CLV_API uint32_t clv_max_input_size(void);
@@ -145,6 +149,7 @@ CLV_API CLV_NODISCARD int clv_model_predict(const clv_model *model, clv_workspac
  * Training forward pass: like clv_model_predict() but keeps the activations
  * inside the model for clv_model_backward(). Inputs are copied; the caller's
  * arrays may change afterwards. Reuses its memory when shapes do not grow.
+ * Parameters and return values as clv_model_predict(), without a workspace.
  */
 CLV_API CLV_NODISCARD int clv_model_forward(clv_model *model, uint32_t batch, uint32_t steps,
                                             const float *x, const int32_t *lengths,
@@ -156,6 +161,7 @@ CLV_API CLV_NODISCARD int clv_model_forward(clv_model *model, uint32_t batch, ui
  * Gradients are *added* to the model's gradient buffer (see clv_model_zero_grad()).
  * A forward pass can be differentiated once: backward consumes the cached
  * activations (a failed call on bad gradients leaves them for a retry).
+ * @param model     the model of the last clv_model_forward().
  * @param d_final   [B][final_outputs] dLoss/dfinal_out, or NULL (zero).
  * @param d_step    [B][T][step_outputs] dLoss/dstep_out, or NULL; padded steps ignored.
  * @param d_x       optional output [B][T][F]: dLoss/dx (0 at padded steps).
@@ -190,10 +196,17 @@ CLV_API CLV_NODISCARD int clv_model_set_params(clv_model *model, const float *in
 /** Copy all gradients into out[count]. */
 CLV_API CLV_NODISCARD int clv_model_get_grads(const clv_model *model, float *out, uint64_t count);
 /**
- * Borrowed pointers to the flat parameter and gradient buffers, for custom
- * training loops (valid until clv_model_free()). NULL for a NULL model.
+ * Borrowed pointer to the flat parameter buffer, for custom training loops
+ * (valid until clv_model_free()). NULL for a NULL model. Writes go straight
+ * into the model; keep them finite.
  */
 CLV_API float *clv_model_params(clv_model *model);
+/**
+ * Borrowed pointer to the flat gradient buffer, in the same layout as
+ * clv_model_params() (valid until clv_model_free()). NULL for a NULL model.
+ * A custom loop may add its own terms (e.g. a penalty's gradient) here
+ * between clv_model_backward() and the optimizer step.
+ */
 CLV_API float *clv_model_grads(clv_model *model);
 
 CLV_END_DECLS

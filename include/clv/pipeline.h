@@ -32,8 +32,11 @@
 
 CLV_BEGIN_DECLS
 
+/** An ingested transaction log: one record per customer and day. */
 typedef struct clv_txlog clv_txlog;
+/** Feature configuration plus its fitted state (scalers, category encoders). */
 typedef struct clv_pipeline clv_pipeline;
+/** Sequences, features, targets and summaries of every customer at a cutoff. */
 typedef struct clv_dataset clv_dataset;
 
 /* ------------------------------------------------------------------ */
@@ -86,7 +89,7 @@ typedef enum clv_column_role {
 
 /** Log configuration; fill with clv_txlog_options_init(). */
 typedef struct clv_txlog_options {
-    uint32_t struct_size;
+    uint32_t struct_size;      /**< set by clv_txlog_options_init() */
     int32_t strict;            /**< 1 (default): the first bad row stops reading with CLV_EFORMAT; 0: skip and count */
     int32_t delimiter;         /**< 0 (default) = detect among ',' '\\t' ';' '|' and runs of whitespace (' '); or that byte */
     int32_t header;            /**< -1 (default) = detect, 1 = first line is a header, 0 = no header */
@@ -104,7 +107,7 @@ typedef struct clv_txlog_options {
 
 /** Counts of what a read did; fill with clv_txlog_report_init(). */
 typedef struct clv_txlog_report {
-    uint32_t struct_size;
+    uint32_t struct_size;      /**< set by clv_txlog_report_init() */
     uint64_t rows_read;        /**< data rows seen (header excluded) */
     uint64_t rows_used;        /**< rows that reached the log */
     uint64_t bad_rows;         /**< malformed rows skipped (lenient mode) */
@@ -118,11 +121,14 @@ typedef struct clv_txlog_report {
     int64_t last_day;          /**< latest day; 0 while the log is empty */
 } clv_txlog_report;
 
+/** Set `struct_size` and every default (see the field comments). NULL is ignored. */
 CLV_API void clv_txlog_options_init(clv_txlog_options *opts);
+/** Set `struct_size` and zero every count. NULL is ignored. */
 CLV_API void clv_txlog_report_init(clv_txlog_report *report);
 
 /** Create an empty log. opts NULL = defaults. */
 CLV_API CLV_NODISCARD int clv_txlog_new(clv_txlog **out, const clv_txlog_options *opts);
+/** Free a log. NULL is a no-op. */
 CLV_API void clv_txlog_free(clv_txlog *log);
 
 /**
@@ -140,6 +146,8 @@ CLV_API CLV_NODISCARD int clv_txlog_set_column(clv_txlog *log, int32_t role, con
 /**
  * Stream a delimited text file into the log (may be called for several files).
  * Quoted fields ("a, b" and "" escapes), CRLF and a UTF-8 BOM are handled.
+ * @param log     the log to add to.
+ * @param path    file to read.
  * @param report  optional: receives the counts of this call plus log totals.
  * @return CLV_OK; CLV_EIO (cannot open or read: the message names the file);
  *         CLV_EFORMAT in strict mode, naming file, line, column and what was
@@ -177,6 +185,7 @@ CLV_API CLV_NODISCARD int clv_txlog_get_report(const clv_txlog *log, clv_txlog_r
 /**
  * Parse a date: "YYYYMMDD", "YYYY-MM-DD", or ISO 8601 "YYYY-MM-DDTHH:MM[:SS[.fff]][Z|+HH:MM|-HH:MM]"
  * (a space may replace the T). Timestamps with a zone are converted to UTC first.
+ * @param text     NUL-terminated date text.
  * @param out_day  receives days since 1970-01-01.
  * @return CLV_OK or CLV_EFORMAT (the message says what was expected).
  */
@@ -218,7 +227,7 @@ typedef enum clv_stage {
 
 /** Pipeline configuration; fill with clv_pipeline_options_init(). */
 typedef struct clv_pipeline_options {
-    uint32_t struct_size;
+    uint32_t struct_size;      /**< set by clv_pipeline_options_init() */
     int32_t period;            /**< clv_period (default WEEK) */
     uint32_t max_steps;        /**< T: sequence length; longer histories keep the most recent steps (default 52) */
     int32_t pad;               /**< clv_pad (default POST) */
@@ -235,8 +244,12 @@ typedef struct clv_pipeline_options {
     uint32_t threads;
 } clv_pipeline_options;
 
+/** Set `struct_size` and every default (see the field comments). NULL is ignored. */
 CLV_API void clv_pipeline_options_init(clv_pipeline_options *opts);
+/** Create an unfitted pipeline (opts NULL = defaults).
+ *  @return CLV_OK, CLV_EINVAL (the message names the bad option), CLV_ENOMEM. */
 CLV_API CLV_NODISCARD int clv_pipeline_new(clv_pipeline **out, const clv_pipeline_options *opts);
+/** Free a pipeline. NULL is a no-op. */
 CLV_API void clv_pipeline_free(clv_pipeline *p);
 
 /**
@@ -252,8 +265,12 @@ CLV_API int32_t clv_pipeline_is_fitted(const clv_pipeline *p);
 /**
  * Build the dataset at `cutoff_day` for every customer with a purchase on or
  * before it. Features read only records dated on or before the cutoff.
+ * @param p     a fitted pipeline (read only: transforms may run concurrently).
+ * @param log   the transaction log.
+ * @param cutoff_day  last day of calibration (inclusive).
  * @param holdout_end_day  last day of the holdout window for the targets, or
  *        any value <= cutoff_day for none (targets are then 0).
+ * @param out   receives the dataset; free it with clv_dataset_free().
  * @return CLV_OK, CLV_ESTATE (not fitted), CLV_EINVAL, CLV_ENOMEM;
  *         a log with no customer before the cutoff gives an empty dataset.
  */
@@ -261,24 +278,31 @@ CLV_API CLV_NODISCARD int clv_pipeline_transform(const clv_pipeline *p, const cl
                                                  int32_t cutoff_day, int32_t holdout_end_day,
                                                  clv_dataset **out);
 
-/** Number of sequence features per step (F) and static features (S) the pipeline produces. */
+/** Number of sequence features per step (F) the pipeline produces. */
 CLV_API uint32_t clv_pipeline_seq_features(const clv_pipeline *p);
+/** Number of static features (S) the pipeline produces. */
 CLV_API uint32_t clv_pipeline_static_features(const clv_pipeline *p);
-/** Names of features ("spend", "recency_days", "cat.channel=web", ...); borrowed until the pipeline is freed. */
+/** Name of sequence feature `index` ("spend", ...); borrowed until the pipeline is freed. */
 CLV_API const char *clv_pipeline_seq_feature_name(const clv_pipeline *p, uint32_t index);
+/** Name of static feature `index` ("recency_days", "cat.channel=web", ...); borrowed until the pipeline is freed. */
 CLV_API const char *clv_pipeline_static_feature_name(const clv_pipeline *p, uint32_t index);
 
 /* ------------------------------------------------------------------ */
 /** @name Datasets */
 
+/** Free a dataset. NULL is a no-op. */
 CLV_API void clv_dataset_free(clv_dataset *ds);
-/** Customers (N), steps (T), sequence features (F), static features (S). 0 for NULL. */
+/** Customers (N). 0 for NULL. */
 CLV_API uint64_t clv_dataset_customers(const clv_dataset *ds);
+/** Steps per sequence (T). 0 for NULL. */
 CLV_API uint32_t clv_dataset_steps(const clv_dataset *ds);
+/** Sequence features per step (F). 0 for NULL. */
 CLV_API uint32_t clv_dataset_seq_features(const clv_dataset *ds);
+/** Static features (S). 0 for NULL. */
 CLV_API uint32_t clv_dataset_static_features(const clv_dataset *ds);
-/** Cutoff and holdout end the dataset was built for. */
+/** The cutoff day the dataset was built for. */
 CLV_API int32_t clv_dataset_cutoff_day(const clv_dataset *ds);
+/** The holdout end day the dataset was built for. */
 CLV_API int32_t clv_dataset_holdout_end_day(const clv_dataset *ds);
 
 /**
@@ -292,18 +316,31 @@ CLV_API int32_t clv_dataset_holdout_end_day(const clv_dataset *ds);
  *  - raw calibration summaries (unnormalised, for baselines): frequency x (repeat
  *    transactions) [N], recency t_x and age T in days [N], mean repeat-transaction
  *    value [N], total calibration spend [N].
+ *
+ * The sequences [N][T][F].
  */
 CLV_API const float *clv_dataset_sequences(const clv_dataset *ds);
+/** Valid steps per customer [N]. */
 CLV_API const int32_t *clv_dataset_lengths(const clv_dataset *ds);
+/** Normalised static features [N][S] (NULL when S = 0). */
 CLV_API const float *clv_dataset_static(const clv_dataset *ds);
+/** Holdout spend per customer [N]. */
 CLV_API const float *clv_dataset_target_spend(const clv_dataset *ds);
+/** Holdout transactions per customer [N]. */
 CLV_API const float *clv_dataset_target_transactions(const clv_dataset *ds);
+/** Whether each customer bought in the holdout, 0/1 [N]. */
 CLV_API const float *clv_dataset_target_active(const clv_dataset *ds);
+/** Lifecycle stage at the cutoff per customer [N] (clv_stage). */
 CLV_API const int32_t *clv_dataset_stages(const clv_dataset *ds);
+/** Calibration repeat transactions x per customer [N]. */
 CLV_API const float *clv_dataset_frequency(const clv_dataset *ds);
+/** Calibration recency t_x in days per customer [N]. */
 CLV_API const float *clv_dataset_recency_days(const clv_dataset *ds);
+/** Calibration age T in days per customer [N]. */
 CLV_API const float *clv_dataset_age_days(const clv_dataset *ds);
+/** Mean repeat-transaction value m_x per customer [N]. */
 CLV_API const float *clv_dataset_monetary_repeat(const clv_dataset *ds);
+/** Total calibration spend per customer [N]. */
 CLV_API const float *clv_dataset_calibration_spend(const clv_dataset *ds);
 /** Customer id of row i (NUL-terminated, borrowed), or NULL when out of range. */
 CLV_API const char *clv_dataset_customer_id(const clv_dataset *ds, uint64_t i);

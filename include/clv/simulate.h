@@ -37,7 +37,7 @@ CLV_BEGIN_DECLS
  * Shapes r, a, b, p, q must lie in [0.01, 1000], rates alpha and gamma in
  * [1e-6, 1e9]; every double must be finite. */
 typedef struct clv_sim_options {
-    uint32_t struct_size;
+    uint32_t struct_size;      /**< set by clv_sim_options_init() */
     uint64_t customers;        /**< 1 .. 100,000,000 (default 10,000) */
     uint64_t seed;             /**< any value (default 1) */
     int32_t start_day;         /**< first day, days since 1970-01-01 (default 1997-01-01 = 9862) */
@@ -50,7 +50,22 @@ typedef struct clv_sim_options {
     double yearly_amplitude;   /**< in [0, 1) (default 0.3) */
     double browse_share;       /**< share of customers with browse events, [0, 1] (default 0.3) */
 } clv_sim_options;
+/** @var clv_sim_options::r
+ *  Shape of the Gamma distribution of purchase rates per week (default 0.243).
+ *  @var clv_sim_options::alpha
+ *  Rate of that Gamma distribution, in weeks (default 4.414).
+ *  @var clv_sim_options::a
+ *  Dropout probability ~ Beta(a, b): a (default 0.793).
+ *  @var clv_sim_options::b
+ *  Dropout probability ~ Beta(a, b): b (default 2.426).
+ *  @var clv_sim_options::p
+ *  Gamma-Gamma: shape of the spend per transaction (default 6.25).
+ *  @var clv_sim_options::q
+ *  Gamma-Gamma: shape of the customers' spend rates nu (default 3.74).
+ *  @var clv_sim_options::gamma
+ *  Gamma-Gamma: rate of the customers' spend rates nu (default 15.44; mean spend p gamma/(q-1) = $35.22). */
 
+/** Set `struct_size` and the CDNOW-like defaults (see the field comments). NULL is ignored. */
 CLV_API void clv_sim_options_init(clv_sim_options *opts);
 
 /**

@@ -15,6 +15,13 @@ CLV_BEGIN_DECLS
  *
  * The loss is taken on the final head when the model has one, else on the
  * per-step head with padded steps masked out (rows b*T+t with t >= lengths[b]).
+ * @param model   the model to train (exclusive use during the call).
+ * @param opt     the optimizer that updates it.
+ * @param loss    loss options (NULL = defaults: MSE, mean).
+ * @param batch,steps B and T, both >= 1.
+ * @param x       [B][T][F] inputs.
+ * @param lengths [B] valid steps per sequence, or NULL = all T.
+ * @param static_x [B][S] static features, or NULL when S == 0.
  * @param target  final head: [B][target_dim]; per-step head: [B][T][target_dim]
  *                (target_dim from clv_loss_target_dim()).
  * @param weight  [B] per-sequence weights, or NULL.
