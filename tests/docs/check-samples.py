@@ -197,6 +197,8 @@ class Checker:
         prog = words[0]
         if prog == 'clv' or prog.endswith('/clv'):
             self.check_clv(block, words)
+        elif prog.startswith('./') and re.search(r'-o\s+' + re.escape(prog[2:]) + r'\b', block.text):
+            self.count('programs built in the block')   # cc ... -o tutorial && ./tutorial
         elif '/' in prog:
             self.check_script(block, words)
         elif prog in KNOWN_PROGRAMS or shutil.which(prog):
