@@ -1027,6 +1027,8 @@ static int rollout_all(const clv_forecaster *f, const seqdata *sd, int32_t at_da
     j->at_day = at_day;
     j->horizon = horizon;
     j->C = S >= 8192 ? 1 : 8192 / S;
+    /* A single-customer request must not pay for a 256-customer workspace. */
+    if (j->C > sd->n) j->C = (uint32_t)sd->n;
     j->chunks = (sd->n + j->C - 1) / j->C;
     const uint32_t parts = (uint64_t)f->o.threads < j->chunks ? f->o.threads : (uint32_t)j->chunks;
     if (parts <= 1) rollout_part(j, 0, 1);
