@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -164,6 +165,22 @@ void cli_progress_done(void)
 
 int cli_write_file_atomic(const char *path, const char *text, size_t len)
 {
+    /* A stream (/dev/stdout, /dev/null, a pipe) is written into: renaming
+     * over it would replace the device node (as root) or fail. */
+    struct stat st;
+    if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+        int sfd = open(path, O_WRONLY);
+        if (sfd < 0) return cli_fail("cannot write %s: %s", path, strerror(errno));
+        int err = 0;
+        for (size_t off = 0; !err && off < len;) {
+            ssize_t w = write(sfd, text + off, len - off);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) err = errno ? errno : EIO;
+            else off += (size_t)w;
+        }
+        if (close(sfd) != 0 && !err) err = errno;
+        return err ? cli_fail("cannot write %s: %s", path, strerror(err)) : 0;
+    }
     /* A unique temporary name beside the target, created with mode 0666 so
      * the user's umask applies as for any file (mkstemp would force 0600). */
     size_t n = strlen(path);

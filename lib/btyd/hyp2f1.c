@@ -191,13 +191,16 @@ static int ss_result(const scaled_sum *q, clv__slog *out)
 /* Remainder bound: once every num[i]+k and den[i]+k is positive, each factor
  * (num[i]+j)/(den[i]+j) is monotone in j towards 1, so for all j >= k the
  * term ratio is at most R = |z| prod_i max(1, (num[i]+k)/(den[i]+k)) and the
- * terms after t_k sum to at most |t_k| R / (1 - R) when R < 1. */
+ * terms after t_k sum to at most |t_k| R / (1 - R) when R < 1. Any pairing of
+ * numerators with denominators gives a valid R; for m = 2 the smaller of the
+ * two is used: 2F1(a, b; c; z) with b and c both huge (a BG/NBD fit with no
+ * dropout has a, b ~ 1e6) pairs b with c, else R stays above 1 for ~b terms. */
 int clv__hyp_series(int m, const double *num, const double *den, double z, long max_terms,
                     clv__slog *out)
 {
     scaled_sum q = { 1.0, 1.0, 1.0, 0 };
     for (long k = 0;; k++) {
-        double ratio = z, bound = fabs(z);
+        double ratio = z, bound = fabs(z), swapped = fabs(z);
         int ends = 0, positive = 1;
         for (int i = 0; i < m; i++) {
             double nu = num[i] + (double)k, de = den[i] + (double)k;
@@ -206,7 +209,12 @@ int clv__hyp_series(int m, const double *num, const double *den, double z, long 
             ratio *= nu / de;
             if (nu <= 0.0 || de <= 0.0) positive = 0;
             else if (nu > de) bound *= nu / de;
+            if (m == 2) {
+                double ds = den[1 - i] + (double)k;
+                if (ds > 0.0 && nu > ds) swapped *= nu / ds;
+            }
         }
+        if (m == 2 && swapped < bound) bound = swapped;
         if (ends || ratio == 0.0) break;
         if (positive && bound < 1.0 && fabs(q.t) * bound <= SERIES_EPS * (1.0 - bound) * fabs(q.s))
             break;

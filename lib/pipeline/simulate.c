@@ -677,6 +677,7 @@ CLV_API int clv_simulate_to_csv(const clv_sim_options *opts, const char *path)
         rc = clv__oom();
         goto done;
     }
+    tmp[0] = '\0';
     for (uint32_t j = 0; j < c.ndays; j++) {
         /* The window lies in years 1..9999 (validated), which clv_date_format accepts. */
         char buf[11];
@@ -684,6 +685,23 @@ CLV_API int clv_simulate_to_csv(const clv_sim_options *opts, const char *path)
         memcpy(w.dates + (size_t)j * 10, buf, 10);
     }
 
+    /* A stream (/dev/stdout, a pipe) is written into: renaming over it
+     * would replace the device node (as root) or fail. */
+    struct stat st;
+    if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+        w.fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (w.fd < 0) {
+            rc = io_error("cannot open", path, errno);
+            goto done;
+        }
+        memcpy(w.buf, "customer_id,date,amount,quantity,event\n", 39);
+        w.len = 39;
+        rc = run(&c, csv_put, &w);
+        if (rc == CLV_OK) rc = csv_flush(&w);
+        if (close(w.fd) != 0 && rc == CLV_OK) rc = io_error("cannot close", path, errno);
+        w.fd = -1;
+        goto done;
+    }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp.XXXXXX", 12);
     w.fd = mkstemp(tmp);
@@ -708,7 +726,7 @@ CLV_API int clv_simulate_to_csv(const clv_sim_options *opts, const char *path)
 done:
     if (w.fd >= 0) {
         (void)close(w.fd);
-        (void)unlink(tmp);
+        if (tmp && tmp[0]) (void)unlink(tmp);
     }
     clv__free(tmp);
     clv__free(w.buf);

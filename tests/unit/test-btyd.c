@@ -625,6 +625,22 @@ START_TEST(bgnbd_expected_paths)
 }
 END_TEST
 
+/* A BG/NBD fit on a few hundred customers can drift to a, b ~ 1e6 (little
+ * heterogeneity in dropout): 2F1(r + x, b + x; a + b + x - 1; z) then has b
+ * and c huge and converges fast, but a remainder bound that paired b with the
+ * factorial's 1 stayed above 1 for ~b terms (clv demo --customers 300 failed
+ * with "did not converge"). */
+START_TEST(bgnbd_huge_a_b)
+{
+    static const double P[4] = { 0.255122, 6.70866, 1.10808e6, 4.77323e6 };
+    float x[3] = { 0, 2, 7 }, tx[3] = { 0, 10, 30 }, T[3] = { 31.2857f, 31.2857f, 35 }, e[3];
+    ck_assert_int_eq(clv_bgnbd_expected(P, 3, x, tx, T, 39, e, NULL), CLV_OK);
+    for (int i = 0; i < 3; i++) assert_rel(e[i], brute_bgnbd_e(P, x[i], tx[i], T[i], 39), 1e-5, "E, huge a and b");
+    check_2f1(0.255122, 4.77323e6, 1.10808e6 + 4.77323e6 - 1, 0.506,
+              brute_2f1(0.255122L, 4.77323e6L, 1.10808e6L + 4.77323e6L - 1, 0.506L), 1e-12);
+}
+END_TEST
+
 START_TEST(bgnbd_zero_frequency)
 {
     /* x = 0: P(alive) = 1 exactly; E > 0, smaller for older non-buyers,
@@ -1026,6 +1042,7 @@ static Suite *btyd_suite(void)
     tc = tcase_create("predictions");
     tcase_add_test(tc, bgnbd_expected_paths);
     tcase_add_test(tc, bgnbd_zero_frequency);
+    tcase_add_test(tc, bgnbd_huge_a_b);
     tcase_add_test(tc, paretonbd_expected_paths);
     tcase_add_test(tc, paretonbd_zero_frequency);
     tcase_add_test(tc, gammagamma_expected);

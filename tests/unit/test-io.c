@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clv_internal.h"
@@ -1468,6 +1469,30 @@ START_TEST(save_and_load_os_errors)
     ck_assert_int_eq(clv__container_save_path(&w, path), CLV_EIO);
     ck_assert_int_eq(dir_entries(NULL, 0), 1);
     rmdir(path);
+    /* A device is written into, never replaced: renaming over /dev/null as
+     * root would replace the device node itself. */
+    struct stat st;
+    ck_assert_int_eq(clv__container_save_path(&w, "/dev/null"), CLV_OK);
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    /* A FIFO gets the bytes of the file: the child saves, the parent reads. */
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) _exit(clv__container_save_path(&w, path) == CLV_OK ? 0 : 1);
+    FILE *fifo = fopen(path, "rb");
+    ck_assert_ptr_nonnull(fifo);
+    uint8_t got[4096];
+    size_t n = fread(got, 1, sizeof got, fifo);
+    fclose(fifo);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_uint_eq(n, w.len);
+    ck_assert_int_eq(memcmp(got, w.buf, n), 0);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    unlink(path);
 
     if (geteuid() == 0) {
         fprintf(stderr, "save_and_load_os_errors: running as root, permission check skipped\n");
