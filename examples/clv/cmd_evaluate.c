@@ -16,7 +16,8 @@ static const char evaluate_usage[] =
     "predict the holdout (cutoff, holdout-end], and print one row per model:\n"
     "the sequence model (lstm) with its default configuration, BG/NBD and\n"
     "Pareto/NBD with Gamma-Gamma spend, the naive spend-rate baseline and, when\n"
-    "libclv was built with XGBoost, gradient-boosted trees (xgboost).\n"
+    "libclv was built with XGBoost, gradient-boosted trees (xgboost), and the\n"
+    "direct horizon network (ziln: zero-inflated lognormal spend + Poisson count).\n"
     "\n"
     "  --data FILE          transaction log (CSV, TSV, semicolon or whitespace separated)\n"
     "  --cutoff DATE        last day of calibration (YYYY-MM-DD)\n"
@@ -26,7 +27,7 @@ static const char evaluate_usage[] =
     "                       column by header name or 1-based index (default: common names)\n"
     "  --lenient            skip and count malformed rows instead of stopping\n"
     "  --models LIST        rows to show, comma-separated, in that order (lstm, bgnbd_gg,\n"
-    "                       paretonbd_gg, naive, xgboost; default: every model of this build;\n"
+    "                       paretonbd_gg, naive, xgboost, ziln; default: every model of this build;\n"
     "                       every available model is still fitted)\n"
     "  --seed S             seed of the sequence model (default 1)\n"
     "  --quiet              no progress on stderr\n";

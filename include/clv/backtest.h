@@ -41,7 +41,8 @@ typedef enum clv_backtest_model {
     CLV_BACKTEST_BGNBD_GG = 2,      /**< "bgnbd_gg" */
     CLV_BACKTEST_PARETONBD_GG = 3,  /**< "paretonbd_gg" */
     CLV_BACKTEST_NAIVE = 4,         /**< "naive" */
-    CLV_BACKTEST_XGBOOST = 5        /**< "xgboost": optional, needs XGBoost at build time */
+    CLV_BACKTEST_XGBOOST = 5,       /**< "xgboost": optional, needs XGBoost at build time */
+    CLV_BACKTEST_ZILN = 6           /**< "ziln": the direct horizon network (ZILN spend + Poisson count) */
 } clv_backtest_model;
 
 /**

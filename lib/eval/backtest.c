@@ -5,8 +5,9 @@
 
 #include "../clv_internal.h"
 #include "xgb.h"
+#include "ziln.h"
 
-#define NMODELS 5   /* at most: the xgboost row only when built with XGBoost (lib/eval/xgb.c) */
+#define NMODELS 6   /* at most: the xgboost row only when built with XGBoost (lib/eval/xgb.c) */
 
 typedef struct model_result {
     const char *name;
@@ -224,6 +225,20 @@ CLV_API int clv_backtest_run(const clv_txlog *log, int32_t cutoff, int32_t holdo
             memcpy(r->score, r->tx, n * sizeof(float));   /* activity score: expected transactions */
             r->seconds = clv__now_seconds() - t0;
             bt->nmodels = 5;
+        } else if (rc == CLV_ESTATE) {
+            rc = CLV_OK;
+        }
+    }
+    if (rc == CLV_OK) {
+        /* The direct network on the same sliding-cutoff examples (a log too
+         * short for two training cutoffs has no ziln row either). */
+        model_result *r = &bt->r[bt->nmodels];
+        r->name = "ziln";
+        t0 = clv__now_seconds();
+        rc = clv__ziln_predict(log, cutoff, (uint32_t)horizon, NULL, n, r->spend, r->tx, r->score, NULL);
+        if (rc == CLV_OK) {
+            r->seconds = clv__now_seconds() - t0;
+            bt->nmodels++;
         } else if (rc == CLV_ESTATE) {
             rc = CLV_OK;
         }

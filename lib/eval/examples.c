@@ -38,6 +38,8 @@ void clv__examples_free(clv__examples *ex)
     clv__free(ex->calibration_spend);
     clv__free(ex->split);
     clv__free(ex->customer_key);
+    clv__free(ex->seq);
+    clv__free(ex->len);
     clv__free(ex);
 }
 
@@ -68,6 +70,27 @@ static int alloc_rows(clv__examples *ex, uint64_t rows)
         ok = ok && *cols[c] != NULL;
     }
     return ok ? CLV_OK : clv__oom();
+}
+
+/* Sequence storage for every row; every window's dataset must have the
+ * same shape (the pipeline pads to max_steps). */
+static int alloc_sequences(clv__examples *ex, clv_dataset *const *dsl, uint32_t K)
+{
+    ex->steps = clv_dataset_steps(dsl[0]);
+    ex->seq_features = clv_dataset_seq_features(dsl[0]);
+    for (uint32_t k = 1; k < K; k++)
+        if (clv_dataset_steps(dsl[k]) != ex->steps || clv_dataset_seq_features(dsl[k]) != ex->seq_features)
+            return clv__error(CLV_ESTATE, "sliding-cutoff examples: the sequences at cutoff %u are %u x %u, "
+                              "at cutoff 0 %u x %u", k, clv_dataset_steps(dsl[k]),
+                              clv_dataset_seq_features(dsl[k]), ex->steps, ex->seq_features);
+    size_t per, total;
+    if (clv__mul_size((size_t)ex->steps, ex->seq_features, &per) != 0 ||
+        clv__mul_size(per, (size_t)ex->rows, &total) != 0 || total > SIZE_MAX / sizeof(float))
+        return clv__error(CLV_ENOMEM, "sliding-cutoff examples: sequences of %llu rows do not fit in memory",
+                          (unsigned long long)ex->rows);
+    ex->seq = clv__calloc(total ? total : 1, sizeof(float));
+    ex->len = clv__calloc(ex->rows ? (size_t)ex->rows : 1, sizeof(int32_t));
+    return ex->seq && ex->len ? CLV_OK : clv__oom();
 }
 
 /* Fit a pipeline at `cutoff` and transform with holdout end `end` (<= the
@@ -140,6 +163,11 @@ static void copy_rows(clv__examples *ex, const clv_dataset *ds, uint64_t r0, flo
     memcpy(ex->age_days + r0, clv_dataset_age_days(ds), (size_t)n * sizeof(float));
     memcpy(ex->monetary_repeat + r0, clv_dataset_monetary_repeat(ds), (size_t)n * sizeof(float));
     memcpy(ex->calibration_spend + r0, clv_dataset_calibration_spend(ds), (size_t)n * sizeof(float));
+    if (ex->seq) {
+        const size_t per = (size_t)ex->steps * ex->seq_features;
+        memcpy(ex->seq + (size_t)r0 * per, clv_dataset_sequences(ds), (size_t)n * per * sizeof(float));
+        memcpy(ex->len + r0, clv_dataset_lengths(ds), (size_t)n * sizeof(int32_t));
+    }
 }
 
 static int set_names(clv__examples *ex, const clv_pipeline *p, uint32_t S)
@@ -168,7 +196,7 @@ static int same_features(const clv_pipeline *a, const clv_pipeline *b)
 
 /* Build from K (cutoff, end) pairs, ascending cutoffs. */
 static int build(const clv_txlog *log, const clv_pipeline_options *po, uint32_t K, const int32_t *cut,
-                 const int32_t *end, const float *h, double share, clv__examples **out)
+                 const int32_t *end, const float *h, double share, int keep_seq, clv__examples **out)
 {
     clv__examples *ex = clv__calloc(1, sizeof *ex);
     if (!ex) return clv__oom();
@@ -206,6 +234,7 @@ static int build(const clv_txlog *log, const clv_pipeline_options *po, uint32_t 
         ex->rows = ex->row_start[K];
         rc = alloc_rows(ex, ex->rows);
     }
+    if (rc == CLV_OK && keep_seq) rc = alloc_sequences(ex, dsl, K);
     for (uint32_t k = 0; rc == CLV_OK && k < K; k++) copy_rows(ex, dsl[k], ex->row_start[k], h[k], k + 1 == K, share);
     if (rc == CLV_OK && share >= 0 && (ex->train_rows == 0 || ex->valid_rows == 0))
         rc = clv__error(CLV_ESTATE,
@@ -286,7 +315,7 @@ int clv__examples_build(const clv_txlog *log, int32_t C, uint32_t H, const clv__
         end[k] = (int32_t)(c + hk);
         len[k] = (float)hk;
     }
-    return build(log, &o.pipeline, K, cut, end, len, o.valid_share, out);
+    return build(log, &o.pipeline, K, cut, end, len, o.valid_share, o.keep_sequences, out);
 }
 
 int clv__examples_build_predict(const clv_txlog *log, int32_t C, uint32_t H, const clv__examples_options *opts,
@@ -301,7 +330,7 @@ int clv__examples_build_predict(const clv_txlog *log, int32_t C, uint32_t H, con
     const float len = (float)H;
     /* Transform with holdout end = C: no targets, nothing after C is read. */
     clv__examples *ex = NULL;
-    CLV__TRY(build(log, &o.pipeline, 1, &C, &C, &len, -1.0, &ex));
+    CLV__TRY(build(log, &o.pipeline, 1, &C, &C, &len, -1.0, o.keep_sequences, &ex));
     ex->window_end[0] = end;
     *out = ex;
     return CLV_OK;

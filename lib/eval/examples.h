@@ -62,6 +62,7 @@ typedef struct clv__examples_options {
     uint32_t window_days;      /* base length h; 0 (default) = min(H, (C - first_day) / 2) */
     uint32_t min_history_days; /* earliest allowed cutoff: first_day + this (default 28) */
     double valid_share;        /* share of customers in the validation group, [0, 1) (default 0.25) */
+    int32_t keep_sequences;    /* non-zero: also keep each row's sequence (seq, len below; default 0) */
     clv_pipeline_options pipeline; /* features at each cutoff (default: defaults with norm NONE) */
 } clv__examples_options;
 
@@ -84,6 +85,12 @@ typedef struct clv__examples {
     float *y_active;           /* [rows] 1 when any transaction falls in the target window */
     /* Raw BTYD summaries at the row's cutoff (days, unnormalised): */
     float *frequency, *recency_days, *age_days, *monetary_repeat, *calibration_spend;
+    /* With keep_sequences: the pipeline's sequence at the row's cutoff,
+     * [rows][steps][seq_features] (padding as options.pipeline.pad), and its
+     * valid steps [rows]; NULL otherwise. */
+    uint32_t steps, seq_features;
+    float *seq;
+    int32_t *len;
 } clv__examples;
 
 void clv__examples_options_init(clv__examples_options *opts);

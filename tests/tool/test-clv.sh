@@ -130,6 +130,7 @@ expect 2 "ensemble" -- train --data "$tmp/log.csv" --cutoff 1997-09-30 --horizon
     --quiet >"$tmp/table.txt" || bad "evaluate failed"
 models="lstm bgnbd_gg paretonbd_gg naive"
 [ "$xgb" = 1 ] && models="$models xgboost"
+models="$models ziln"
 for m in $models; do
     if grep -q "^$m " "$tmp/table.txt"; then ok; else bad "evaluate table lacks $m"; fi
 done
@@ -138,7 +139,7 @@ if /usr/bin/env python3 - "$tmp/e.json" "$xgb" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["cutoff"] == "1997-09-30" and j["holdout_end"] == "1998-06-30" and j["customers"] > 0
-names = ["lstm", "bgnbd_gg", "paretonbd_gg", "naive"] + (["xgboost"] if sys.argv[2] == "1" else [])
+names = ["lstm", "bgnbd_gg", "paretonbd_gg", "naive"] + (["xgboost"] if sys.argv[2] == "1" else []) + ["ziln"]
 assert [m["name"] for m in j["models"]] == names, [m["name"] for m in j["models"]]
 for m in j["models"]:
     assert set(m["spend"]) == {"mae", "rmse", "r2", "spearman", "gini_norm", "decile_mape", "total_pct_error"}
