@@ -274,6 +274,56 @@ void logs_pipelines_and_datasets()
     EXPECT(live->size() == base);
 }
 
+// The forecaster's family on a small simulated log: a tiny fit (one network,
+// one pass) is enough to exercise the wrapper, not to forecast well.
+void forecaster_explanation_and_backtest()
+{
+    const std::size_t base = live->size();
+    {
+        clv_sim_options so = clv::sim_options();
+        so.customers = 200;
+        so.seed = 3;
+        clv::txlog log;
+        clv::simulate_to_txlog(so, log);
+        const std::int32_t cutoff = clv::date_parse("1997-09-30");
+        const std::int32_t end = clv::date_parse("1998-06-30");
+
+        clv_forecast_options fo = clv::forecast_options();
+        fo.hidden_size = 8;
+        fo.epochs = 1;
+        fo.ensemble = 1;
+        fo.samples = 4;
+        clv::forecaster f(fo);
+        f.fit(log, cutoff);
+        EXPECT(f.is_fitted() && f.fit_cutoff() == cutoff);
+        EXPECT(f.options().hidden_size == 8);
+        const clv::prediction p = f.predict(log, cutoff, 91);
+        EXPECT(p.customers() == 200 && p.horizon_days() == 91 && p.at_day() == cutoff);
+        EXPECT_ERROR(CLV_EINVAL, "out of range", p.customer_id(200));
+
+        // Integrated gradients add up to value - baseline (docs: up to a small
+        // quadrature error).
+        const clv::explanation e = f.explain(log, cutoff, p.customer_id(0));
+        double sum = 0;
+        for (std::uint32_t i = 0; i < e.weeks() * e.inputs(); i++)
+            sum += double(e.attributions()[i]);
+        EXPECT(e.inputs() > 0 && e.weeks() > 0 && !e.input_name(0).empty());
+        EXPECT(std::fabs(sum - (e.value() - e.baseline())) <= 0.05 * std::fabs(e.value() - e.baseline()) + 1e-3);
+        EXPECT_ERROR(CLV_EINVAL, "nobody", f.explain(log, cutoff, "nobody"));
+
+        clv::backtest bt(log, cutoff, end, &fo);
+        EXPECT(bt.customers() == 200 && bt.models() >= 4);
+        EXPECT(bt.model_name(0) == "lstm" && bt.model_name(1) == "bgnbd_gg");
+        const clv::backtest_scores s = bt.scores(1);
+        EXPECT(std::isfinite(s.spend.rmse) && s.auc > 0.5 && s.auc <= 1);
+        const double cov = bt.interval_coverage(0);
+        EXPECT(cov >= 0 && cov <= 1);
+        EXPECT_ERROR(CLV_EINVAL, "", bt.scores(bt.models()));
+        EXPECT_ERROR(CLV_EINVAL, "", clv::backtest(log, cutoff, cutoff - 1, &fo));
+    }
+    EXPECT(live->size() == base);
+}
+
 void metrics_through_vectors()
 {
     const clv_metrics m = clv::metrics({1, 2, 3}, {1, 2, 4});
@@ -316,6 +366,7 @@ int main()
     moves_transfer_ownership();
     vectors_are_checked_against_shapes();
     logs_pipelines_and_datasets();
+    forecaster_explanation_and_backtest();
     metrics_through_vectors();
 
     EXPECT(bad_frees == 0);
