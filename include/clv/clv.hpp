@@ -110,7 +110,6 @@ const T *optional_data(const std::vector<T> &v, std::uint64_t want, const char *
     return v.data();
 }
 
-
 /* clv_X_new() for the constructors: the new handle, or a clv::error. */
 inline clv_workspace *create_workspace()
 {
