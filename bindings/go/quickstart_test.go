@@ -15,6 +15,9 @@ import (
 // published program cannot rot.
 var docsGo = filepath.Join("..", "..", "docs", "go.md")
 
+// docsModulePath is the placeholder path of the replace directive in docs/go.md.
+const docsModulePath = "/path/to/libclv/bindings/go"
+
 // quickStart returns the first ```go block that holds a main package, and
 // the first plain ``` block after it (the pasted output).
 func quickStart(t *testing.T) (code, output string) {
@@ -91,11 +94,38 @@ func TestQuickStart(t *testing.T) {
 		t.Errorf("first line of the run: %q", strings.SplitN(string(out), "\n", 2)[0])
 	}
 
-	// Wrong usage fails with a message, not a crash.
-	bad := exec.Command(filepath.Join(dir, "quickstart"), filepath.Join(dir, "missing.csv"))
-	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "CLV_EIO") {
-		t.Errorf("missing file: %v\n%s", err, out)
+	// Bad input ends the program with libclv's message, as docs/go.md shows
+	// for this file (the log line's date and time prefix aside).
+	if err := os.WriteFile(filepath.Join(dir, "bad.csv"), []byte(badCSV), 0o644); err != nil {
+		t.Fatal(err)
 	}
+	bad := exec.Command(filepath.Join(dir, "quickstart"), "bad.csv")
+	bad.Dir = dir
+	got, err := bad.CombinedOutput()
+	want := docBlock(t, "$ go run . bad.csv\n")
+	stamp := regexp.MustCompile(`(?m)^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d `)
+	if err == nil || stamp.ReplaceAllString(string(got), "") != stamp.ReplaceAllString(want, "") {
+		t.Errorf("bad.csv: %v\n%s\ndocs/go.md shows:\n%s", err, got, want)
+	}
+}
+
+// badCSV is the file of docs/go.md's error example: no such day as 1997-01-40.
+const badCSV = "customer_id,date,amount\n1,1997-01-01,12.00\n2,1997-01-40,3.00\n"
+
+// docBlock returns the body of the docs/go.md code block that starts with
+// prefix, without the prefix and without the "exit status" line go run adds.
+func docBlock(t *testing.T, prefix string) string {
+	doc, err := os.ReadFile(docsGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range regexp.MustCompile("(?s)```\\w*\n(.*?)```").FindAllStringSubmatch(string(doc), -1) {
+		if strings.HasPrefix(b[1], prefix) {
+			return strings.TrimSuffix(strings.TrimPrefix(b[1], prefix), "exit status 1\n")
+		}
+	}
+	t.Fatalf("%s: no block starting with %q", docsGo, prefix)
+	return ""
 }
 
 // buildProgram builds main.go = code plus fragments.go as a module that uses
@@ -109,8 +139,12 @@ func buildProgram(t *testing.T, code, fragments string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gomod := "module quickstart\n\ngo 1.19\n\nrequire github.com/libclv/clv-go v0.0.0\n\n" +
-		"replace github.com/libclv/clv-go => " + module + "\n"
+	// The go.mod of docs/go.md's install section, pointed at this module.
+	gomod := "module quickstart\n" + docBlock(t, "module quickstart\n")
+	if !strings.Contains(gomod, docsModulePath) {
+		t.Fatalf("%s: the go.mod block lost its replace path %s", docsGo, docsModulePath)
+	}
+	gomod = strings.Replace(gomod, docsModulePath, module, 1)
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
 		t.Fatal(err)
 	}
