@@ -151,6 +151,12 @@ func TestTxLogSlicesEqualCSV(t *testing.T) {
 	if _, err := fromGo.Append(Rows{IDs: []string{"x"}, Days: days}); !errors.Is(err, ErrShape) {
 		t.Errorf("ragged rows: %v", err)
 	}
+	if _, err := fromGo.Append(Rows{IDs: []string{"x\x00y"}, Days: days[:1], Amounts: []float32{1}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("NUL in an id: %v", err)
+	}
+	if _, err := fromGo.Append(Rows{IDs: []string{"d"}, Days: days[:1], Amounts: []float32{float32(math.NaN())}}); !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrFormat) {
+		t.Errorf("NaN amount: %v", err)
+	}
 
 	var sets [2]*Dataset
 	for i, l := range []*TxLog{fromCSV, fromGo} {

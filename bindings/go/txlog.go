@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"runtime"
+	"strings"
 	"unsafe"
 )
 
@@ -251,7 +252,10 @@ func (l *TxLog) Append(rows Rows) (Report, error) {
 	}
 	// libclv wants char*[]: pack the ids into one C buffer and point into it.
 	size := 0
-	for _, id := range rows.IDs {
+	for i, id := range rows.IDs {
+		if strings.IndexByte(id, 0) >= 0 {
+			return Report{}, errorf(ErrInvalid, "row %d: customer id %q contains a NUL byte", i, id)
+		}
 		size += len(id) + 1
 	}
 	buf := unsafe.Slice((*byte)(C.malloc(C.size_t(size))), size)
