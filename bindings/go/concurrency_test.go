@@ -125,3 +125,48 @@ func TestConcurrentForecasterPredict(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestConcurrentPipelineTransform(t *testing.T) {
+	l := simLog(t, 300)
+	p, err := NewPipeline(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Fit(l, cutoff); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := p.Transform(l, cutoff, holdoutEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, wantSpend := ds.Batch(), ds.TargetSpend()
+	ds.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for r := 0; r < 3; r++ {
+				ds, err := p.Transform(l, cutoff, holdoutEnd)
+				if err != nil {
+					errs <- err
+					return
+				}
+				got := ds.Batch()
+				same := equalF(got.X, want.X) && equalF(got.Static, want.Static) && equalF(ds.TargetSpend(), wantSpend)
+				ds.Close()
+				if !same {
+					errs <- fmt.Errorf("goroutine %d round %d: dataset differs", w, r)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
