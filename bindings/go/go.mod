@@ -1,0 +1,3 @@
+module github.com/libclv/clv-go
+
+go 1.19
