@@ -92,6 +92,15 @@ def _max_day(part, date_col):
     return pd.Series([int(_days(part[date_col]).max()) if len(part) else np.iinfo(np.int32).min])
 
 
+def _workers():
+    """Workers of the current distributed client (1 without one)."""
+    try:
+        from distributed import default_client
+        return max(1, len(default_client().scheduler_info()["workers"]))
+    except (ImportError, ValueError):
+        return 1
+
+
 def predict(dataframe, model_path, at=None, horizon_days=0, npartitions=None,
             customer=None, date=None, amount=None, quantity=None, event=None):
     """Predictions for every customer of a transaction table, computed on the
@@ -104,7 +113,7 @@ def predict(dataframe, model_path, at=None, horizon_days=0, npartitions=None,
     at: prediction date (default: the last date in the data, over all
       partitions); horizon_days: 0 = the model's.
     npartitions: partitions after the shuffle by customer (default: as many
-      as the input has).
+      as the input has; for a pandas DataFrame, one per worker).
     Returns a lazy dask DataFrame with the columns of `clv predict`
     (customer_id, predicted_spend, predicted_transactions, p_active,
     lifecycle_stage, spend_p10, spend_p90), one row per customer, in
@@ -112,8 +121,9 @@ def predict(dataframe, model_path, at=None, horizon_days=0, npartitions=None,
     """
     import dask.dataframe as dd
 
-    ddf = dataframe if isinstance(dataframe, dd.DataFrame) else dd.from_pandas(
-        dataframe, npartitions=npartitions or 1, sort=False)
+    if not isinstance(dataframe, dd.DataFrame):
+        dataframe = dd.from_pandas(dataframe, npartitions=npartitions or _workers(), sort=False)
+    ddf = dataframe
     cust = _column(ddf, "customer", customer)
     date_col = _column(ddf, "date", date)
     columns = {"customer": cust, "date": date_col}

@@ -107,12 +107,12 @@ class TransactionLog(Closeable):
                                  % (role, role, ", ".join(_DEFAULT_COLUMNS[role])))
             return None
 
-        log = cls(**options)
-        amt = pick("amount", amount, False)
         ids = pick("customer", customer, True)
         days = pick("date", date, True)
-        log.append(ids, days, amt if amt is not None else np.zeros(len(ids), np.float32),
-                   quantities=pick("quantity", quantity, False), events=pick("event", event, False))
+        amt = pick("amount", amount, True)
+        log = cls(**options)
+        log.append(ids, days, amt, quantities=pick("quantity", quantity, False),
+                   events=pick("event", event, False))
         return log
 
     @classmethod
@@ -210,10 +210,11 @@ def _values(col):
 
 
 def _days(dates):
+    dt = getattr(dates, "dt", None)           # a pandas datetime Series
+    if dt is not None and getattr(dt, "tz", None) is not None:
+        dates = dt.tz_convert("UTC").dt.tz_localize(None)   # as the C reader does with zones
     v = _values(dates)
     if v.dtype.kind == "M":
-        if getattr(getattr(dates, "dt", None), "tz", None) is not None:
-            v = _values(dates.dt.tz_convert("UTC").dt.tz_localize(None))
         return np.ascontiguousarray(v.astype("datetime64[D]").astype(np.int64), dtype=np.int32)
     if v.dtype.kind in "iu":
         return np.ascontiguousarray(v, dtype=np.int32)

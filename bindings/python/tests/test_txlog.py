@@ -69,3 +69,15 @@ def test_bad_rows_in_a_dataframe_raise_with_the_row():
     assert str(e.value) == "clv_txlog_append_u64: row 1: amount is not finite"
     with pytest.raises(ValueError, match="unknown event"):
         clv.TransactionLog.from_arrays([1], [9862], [1.0], events=["buy"])
+
+
+def test_zoned_timestamps_go_to_utc_as_in_files():
+    text = "customer_id,date,amount\n1,1997-01-01T23:30:00-05:00,1\n1,1997-01-02T00:30:00+00:00,2\n"
+    from_text = clv.TransactionLog()
+    from_text.read_text(text)
+    stamps = pd.to_datetime(["1997-01-01T23:30:00-05:00", "1997-01-02T00:30:00+00:00"], utc=True)
+    df = pd.DataFrame({"customer_id": [1, 1], "date": stamps.tz_convert("US/Eastern"),
+                       "amount": [1.0, 2.0]})
+    from_df = clv.TransactionLog.from_dataframe(df)
+    assert from_df.report == from_text.report
+    assert (from_df.report.customer_days, from_df.report.first_day) == (1, clv.to_day("1997-01-02"))
