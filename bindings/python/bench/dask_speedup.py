@@ -3,12 +3,13 @@
     CLV_LIBRARY=build/lib/libclv.so.0 PYTHONPATH=bindings/python \
         /usr/bin/python3 bindings/python/bench/dask_speedup.py [CUSTOMERS] [PARTITIONS]
 
-Simulates CUSTOMERS customers (default 30000) into a CSV file, trains a
+Simulates CUSTOMERS customers (default 10000) into a CSV file, trains a
 forecaster with the default network size but 2 epochs and saves it, then for
 1 and 2 worker processes (1 thread each) scores the whole file with
 clv.dask.predict, twice: the first run includes each worker loading the
-model, the second reuses it. Also checks the results equal single-process
-prediction. Timings are best of the runs; measure on an idle machine.
+model, the second reuses it. It also compares the results with
+single-process prediction (count of customers whose spend differs, and the
+largest difference). Measure on an idle machine.
 """
 
 import os
@@ -24,7 +25,7 @@ import clv.dask
 
 
 def main():
-    customers = int(sys.argv[1]) if len(sys.argv) > 1 else 30000
+    customers = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     partitions = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     clv.set_blas_threads(1)
     tmp = tempfile.mkdtemp(prefix="clv-dask-")
@@ -39,20 +40,23 @@ def main():
             single = f.predict(log).to_pandas()
             t_single = time.perf_counter() - t
     print("%d customers, %d partitions; fit %.1f s; single process (1 thread) predict %.2f s"
-          % (customers, partitions, t_fit, t_single))
+          % (customers, partitions, t_fit, t_single), flush=True)
     single = single.sort_values("customer_id").reset_index(drop=True)
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster):
             times = []
-            for run in range(3):
+            for run in range(2):
                 ddf = dd.read_csv(data, blocksize=os.path.getsize(data) // partitions + 1)
                 t = time.perf_counter()
                 got = clv.dask.predict(ddf, model).compute()
                 times.append(time.perf_counter() - t)
-            same = got.sort_values("customer_id").reset_index(drop=True).equals(single)
-            print("%d worker(s): first run %.2f s (loads the model), then %.2f s, %.2f s; "
-                  "equal to single process: %s" % (workers, times[0], times[1], times[2], same))
+            got = got.sort_values("customer_id").reset_index(drop=True)
+            assert list(got.customer_id) == list(single.customer_id)
+            diff = (got.predicted_spend - single.predicted_spend).abs()
+            print("%d worker(s): first run %.2f s (loads the model), second %.2f s; "
+                  "spend differs from single process for %d customers, by at most %.3g"
+                  % (workers, times[0], times[1], int((diff > 0).sum()), diff.max()), flush=True)
 
 
 if __name__ == "__main__":
