@@ -114,3 +114,35 @@ def test_blas_threads():
     clv.set_blas_threads(n)
     with pytest.raises(clv.InvalidArgument):
         clv.set_blas_threads(0)
+
+
+def _import_copy(tmp_path, env_lib=None, with_library=False):
+    """Import a copy of the package in a fresh interpreter, optionally with
+    libclv.so.0 copied beside it; (returncode, printed library path, stderr)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    shutil.copytree(os.path.dirname(clv.__file__), tmp_path / "clv",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    if with_library:
+        shutil.copy(os.environ["CLV_LIBRARY"], tmp_path / "clv" / "libclv.so.0")
+    env = {k: v for k, v in os.environ.items() if k not in ("CLV_LIBRARY", "PYTHONPATH")}
+    if env_lib is not None:
+        env["CLV_LIBRARY"] = env_lib
+    r = subprocess.run([sys.executable, "-c", "import clv; print(clv.library_path)"],
+                       cwd=str(tmp_path), env=env, capture_output=True, text=True)
+    return r.returncode, r.stdout.strip(), r.stderr
+
+
+def test_library_next_to_the_package_is_found(tmp_path):
+    rc, path, err = _import_copy(tmp_path, with_library=True)
+    assert rc == 0, err
+    assert path == str(tmp_path / "clv" / "libclv.so.0")
+
+
+def test_a_wrong_clv_library_fails_at_import(tmp_path):
+    rc, _, err = _import_copy(tmp_path, env_lib=str(tmp_path / "missing.so"))
+    assert rc != 0
+    assert "LibraryNotFound: cannot load libclv; set CLV_LIBRARY" in err
+    assert "missing.so" in err
