@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../btyd/btyd_impl.h"
 #include "backtest_impl.h"
 #include "xgb.h"
 
@@ -113,6 +114,46 @@ static int run_forecaster(clv_backtest *bt, model_result *r, const clv_txlog *lo
     return rc;
 }
 
+/* The BTYD tracking curves: the conditional expectation of all customers up
+ * to every holdout grid day, evaluated once per distinct (x, t_x, T) (CDNOW:
+ * 23570 customers, a few thousand groups), and the classic unconditional
+ * curve over the whole span. */
+static int btyd_tracking(clv_backtest *bt, model_result *r, int pareto, const double params[4], const float *x,
+                         const float *tx_w, const float *T_w)
+{
+    const clv__tracking *tr = &bt->tr;
+    r->hold_cum = clv__calloc(tr->hold_weeks, sizeof *r->hold_cum);
+    r->pop_cum = clv__calloc(tr->grid, sizeof *r->pop_cum);
+    clv__rft *g = NULL;
+    uint64_t m = 0;
+    int rc = r->hold_cum && r->pop_cum ? clv__btyd_group(bt->n, x, tx_w, T_w, &g, &m) : clv__oom();
+    float *gx = NULL, *gt = NULL, *gT = NULL, *e = NULL;
+    if (rc == CLV_OK) {
+        gx = floats(m), gt = floats(m), gT = floats(m), e = floats(m);
+        if (!gx || !gt || !gT || !e) rc = clv__oom();
+    }
+    for (uint64_t j = 0; rc == CLV_OK && j < m; j++) {
+        gx[j] = (float)g[j].x;   /* the grouped values came from these floats: exact */
+        gt[j] = (float)g[j].t_x;
+        gT[j] = (float)g[j].T;
+    }
+    for (uint32_t w = 1; rc == CLV_OK && w <= tr->hold_weeks; w++) {
+        const double h = (tr->day[tr->cal_weeks + w] - bt->cutoff) / 7.0;
+        rc = pareto ? clv_paretonbd_expected(params, m, gx, gt, gT, h, e, NULL)
+                    : clv_bgnbd_expected(params, m, gx, gt, gT, h, e, NULL);
+        double sum = 0;
+        for (uint64_t j = 0; rc == CLV_OK && j < m; j++) sum += g[j].w * e[j];
+        r->hold_cum[w - 1] = sum;
+    }
+    clv__free(g);
+    clv__free(gx);
+    clv__free(gt);
+    clv__free(gT);
+    clv__free(e);
+    if (rc == CLV_OK) rc = clv__tracking_population(tr, pareto, params, r->pop_cum);
+    return rc;
+}
+
 /* BTYD transactions (BG/NBD when pareto == 0) times Gamma-Gamma value. */
 static int run_btyd(clv_backtest *bt, model_result *r, const clv_dataset *ds, int pareto, double horizon_weeks,
                     const float *gg_value)
@@ -137,21 +178,7 @@ static int run_btyd(clv_backtest *bt, model_result *r, const clv_dataset *ds, in
                     : clv_bgnbd_expected(params, n, x, tx_w, T_w, horizon_weeks, r->tx, NULL);
     /* Tracking: the conditional expectation up to every holdout grid day,
      * and the classic unconditional curve over the whole span. */
-    const clv__tracking *tr = &bt->tr;
-    r->hold_cum = clv__calloc(tr->hold_weeks, sizeof *r->hold_cum);
-    r->pop_cum = clv__calloc(tr->grid, sizeof *r->pop_cum);
-    float *part = floats(n);
-    if (rc == CLV_OK && (!r->hold_cum || !r->pop_cum || !part)) rc = clv__oom();
-    for (uint32_t w = 1; rc == CLV_OK && w <= tr->hold_weeks; w++) {
-        const double h = (tr->day[tr->cal_weeks + w] - bt->cutoff) / 7.0;
-        rc = pareto ? clv_paretonbd_expected(params, n, x, tx_w, T_w, h, part, NULL)
-                    : clv_bgnbd_expected(params, n, x, tx_w, T_w, h, part, NULL);
-        double sum = 0;
-        for (uint64_t i = 0; rc == CLV_OK && i < n; i++) sum += part[i];
-        r->hold_cum[w - 1] = sum;
-    }
-    clv__free(part);
-    if (rc == CLV_OK) rc = clv__tracking_population(tr, pareto, params, r->pop_cum);
+    if (rc == CLV_OK) rc = btyd_tracking(bt, r, pareto, params, x, tx_w, T_w);
     for (uint64_t i = 0; rc == CLV_OK && i < n; i++) {
         r->spend[i] = r->tx[i] * gg_value[i];
         r->score[i] = r->tx[i];
