@@ -507,7 +507,24 @@ static void tracking_section(sbuf *b, const clv_backtest *bt)
                  "a horizon total only is one point at the holdout end.</p>\n");
     tracking(b, bt, 0);
     tracking(b, bt, 1);
-    sb_printf(b, "</section>\n");
+    /* The plotted totals as numbers. */
+    const clv__tracking *tr = &bt->tr;
+    const double at_cutoff = tr->actual_cum[tr->cal_weeks], in_holdout = tr->actual_cum[tr->grid - 1] - at_cutoff;
+    sb_printf(b, "<table class=\"tracking\"><thead><tr><th>repeat transactions</th><th>by the cutoff</th>"
+                 "<th>in the holdout</th><th>holdout error %%</th></tr></thead><tbody>\n"
+                 "<tr><td>actual</td><td>%.0f</td><td>%.0f</td><td></td></tr>\n", at_cutoff, in_holdout);
+    for (uint32_t k = 0; k < bt->nmodels; k++) {
+        const clv__bt_model *r = &bt->r[k];
+        double h = 0;
+        for (uint64_t i = 0; i < bt->n; i++) h += r->tx[i];
+        sb_printf(b, "<tr><td>");
+        sb_esc(b, r->name);
+        if (r->pop_cum) sb_printf(b, "</td><td>%.0f</td>", r->pop_cum[tr->cal_weeks]);
+        else sb_printf(b, "</td><td>&ndash;</td>");
+        sb_printf(b, "<td>%.0f</td><td>%+.1f</td></tr>\n", h, in_holdout > 0 ? 100.0 * (h - in_holdout) / in_holdout : 0.0);
+    }
+    sb_printf(b, "</tbody></table>\n<p class=\"note\">By the cutoff: the unconditional expectation of the BTYD "
+                 "models for the cohort. In the holdout: each model's forecast.</p></section>\n");
 }
 
 static void summary(sbuf *b, const clv_backtest *bt, const char *title)
@@ -522,7 +539,7 @@ static void summary(sbuf *b, const clv_backtest *bt, const char *title)
                  "%.2f, %.0f transactions, %.0f customers buying. libclv %s.</p>\n",
               c, e, (int)(bt->holdout_end - bt->cutoff), (unsigned long long)bt->n, bt->act_spend, bt->act_tx,
               bt->act_active, clv_version());
-    sb_printf(b, "<table><thead><tr><th>model</th><th>MAE</th><th>RMSE</th><th>R&sup2;</th><th>Spearman</th>"
+    sb_printf(b, "<table class=\"scores\"><thead><tr><th>model</th><th>MAE</th><th>RMSE</th><th>R&sup2;</th><th>Spearman</th>"
                  "<th>Gini</th><th>decile MAPE</th><th>spend %%</th><th>tx MAE</th><th>tx %%</th><th>AUC</th>"
                  "<th>seconds</th></tr></thead><tbody>\n");
     for (uint32_t k = 0; k < bt->nmodels; k++) {

@@ -72,7 +72,7 @@ const charts = [...document.querySelectorAll('svg.chart')].map(s => {
 });
 return {
   charts: charts,
-  models: [...document.querySelectorAll('tbody tr td:first-child')].map(td => td.textContent),
+  models: [...document.querySelectorAll('table.scores tbody tr td:first-child')].map(td => td.textContent),
   resources: performance.getEntriesByType('resource').length,
   scripts: document.scripts.length,
   height: document.documentElement.scrollHeight,

@@ -109,6 +109,11 @@ START_TEST(structure_and_escaping)
     ck_assert_int_eq(count(html, "data-chart=\"tracking\""), 1);
     ck_assert_int_eq(count(html, "data-chart=\"tracking-weekly\""), 1);
     ck_assert_int_eq(count(html, "<rect class=\"bar\""), 20 * (int)m);
+    ck_assert_int_eq(count(html, "<table class=\"tracking\">"), 1);
+    char actual_row[96];
+    snprintf(actual_row, sizeof actual_row, "<td>actual</td><td>%.0f</td><td>%.0f</td>",
+             bt->tr.actual_cum[bt->tr.cal_weeks], clv_backtest_actual_transactions(bt));
+    ck_assert_msg(strstr(html, actual_row), "no row %s", actual_row);
     for (uint32_t k = 0; k < m; k++) {
         char want[96];
         snprintf(want, sizeof want, "data-chart=\"deciles\" data-model=\"%s\"", clv_backtest_model_name(bt, k));
