@@ -19,6 +19,8 @@
 #include "test-common.h"
 
 static clv_backtest *bt;
+static clv_txlog *txlog;
+static int32_t cutoff, end;
 static char dir[] = "/tmp/clv-report-XXXXXX";
 
 static void setup(void)
@@ -28,10 +30,8 @@ static void setup(void)
     clv_sim_options_init(&so);
     so.customers = 400;
     so.seed = 1;
-    clv_txlog *log;
-    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
-    ck_assert_msg(clv_simulate_to_txlog(&so, log) == CLV_OK, "%s", clv_last_error());
-    int32_t cutoff, end;
+    ck_assert_int_eq(clv_txlog_new(&txlog, NULL), CLV_OK);
+    ck_assert_msg(clv_simulate_to_txlog(&so, txlog) == CLV_OK, "%s", clv_last_error());
     ck_assert_int_eq(clv_date_parse("1997-09-30", &cutoff), CLV_OK);
     ck_assert_int_eq(clv_date_parse("1998-06-30", &end), CLV_OK);
     clv_forecast_options fo;
@@ -40,14 +40,15 @@ static void setup(void)
     fo.max_epochs = 4;
     fo.ensemble = 2;
     fo.samples = 8;
-    ck_assert_msg(clv_backtest_run(log, cutoff, end, &fo, NULL, NULL, &bt) == CLV_OK, "%s", clv_last_error());
-    clv_txlog_free(log);
+    ck_assert_msg(clv_backtest_run(txlog, cutoff, end, &fo, NULL, NULL, &bt) == CLV_OK, "%s", clv_last_error());
 }
 
 static void teardown(void)
 {
     clv_backtest_free(bt);
     bt = NULL;
+    clv_txlog_free(txlog);
+    txlog = NULL;
     DIR *d = opendir(dir);
     if (d) {
         char p[512];
@@ -223,6 +224,45 @@ START_TEST(population_expectations)
 }
 END_TEST
 
+/* The weekly roll-out totals: as many weeks as the horizon covers, adding up
+ * to the per-customer totals, and the same bits on any number of threads. */
+START_TEST(weekly_rollout)
+{
+    clv_forecast_options fo;
+    clv_forecast_options_init(&fo);
+    fo.hidden_size = 4;
+    fo.epochs = 2;
+    fo.ensemble = 1;
+    fo.samples = 8;
+    clv_forecaster *f;
+    ck_assert_int_eq(clv_forecaster_new(&f, &fo), CLV_OK);
+    ck_assert_msg(clv_forecaster_fit(f, txlog, cutoff) == CLV_OK, "%s", clv_last_error());
+    clv_prediction *p1, *p3;
+    ck_assert_int_eq(clv_forecaster_predict(f, txlog, cutoff, 40, &p1), CLV_OK);   /* 5 weeks + 5 days */
+    ck_assert_int_eq(clv_forecaster_set_threads(f, 3), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_predict(f, txlog, cutoff, 40, &p3), CLV_OK);
+    uint32_t w1 = 0, w3 = 0;
+    const float *a = clv_prediction_weekly_transactions(p1, &w1), *b = clv_prediction_weekly_transactions(p3, &w3);
+    ck_assert_uint_eq(w1, 6);
+    ck_assert_uint_eq(w3, 6);
+    ck_assert_mem_eq(a, b, 6 * sizeof *a);
+    double weekly = 0, total = 0;
+    for (uint32_t w = 0; w < w1; w++) {
+        ck_assert(a[w] > 0);
+        weekly += a[w];
+    }
+    for (uint64_t i = 0; i < clv_prediction_customers(p1); i++) total += clv_prediction_transactions(p1)[i];
+    ck_assert_msg(fabs(weekly - total) <= 1e-4 * total, "weeks add up to %g, customers to %g", weekly, total);
+    /* The last week has 5 of 7 days. */
+    ck_assert(a[5] < a[4]);
+    ck_assert_ptr_null(clv_prediction_weekly_transactions(NULL, &w1));
+    ck_assert_uint_eq(w1, 0);
+    clv_prediction_free(p1);
+    clv_prediction_free(p3);
+    clv_forecaster_free(f);
+}
+END_TEST
+
 START_TEST(atomic_write)
 {
     char path[600], tmpl[700];
@@ -275,6 +315,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, structure_and_escaping);
     tcase_add_test(tc, tracking_totals);
     tcase_add_test(tc, population_expectations);
+    tcase_add_test(tc, weekly_rollout);
     tcase_add_test(tc, atomic_write);
     suite_add_tcase(s, tc);
     return s;
