@@ -91,6 +91,7 @@ def check(webdriver, Service, Image, report, png, work):
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
     try:
+        driver.set_page_load_timeout(60)
         driver.get("file://" + report)
         page = driver.execute_script(QUERY)
         # The whole page in one screenshot.
