@@ -8,7 +8,7 @@
 #include "cli.h"
 
 static const char evaluate_usage[] =
-    "usage: clv evaluate --data FILE --cutoff DATE --holdout-end DATE [--json FILE]\n"
+    "usage: clv evaluate --data FILE --cutoff DATE --holdout-end DATE [--json FILE] [--report FILE]\n"
     "                    [--customer-col C] [--date-col C] [--amount-col C] [--lenient]\n"
     "                    [--models LIST] [--seed S] [--quiet]\n"
     "\n"
@@ -23,6 +23,8 @@ static const char evaluate_usage[] =
     "  --cutoff DATE        last day of calibration (YYYY-MM-DD)\n"
     "  --holdout-end DATE   last day of the holdout\n"
     "  --json FILE          also write the results as JSON\n"
+    "  --report FILE        also write an HTML report with charts (learning curve, deciles,\n"
+    "                       gain curves, weekly tracking); one self-contained file\n"
     "  --customer-col C, --date-col C, --amount-col C\n"
     "                       column by header name or 1-based index (default: common names)\n"
     "  --lenient            skip and count malformed rows instead of stopping\n"
@@ -55,6 +57,14 @@ static int run(clv_txlog *log, int32_t cutoff, int32_t end, uint64_t seed, const
     return CLI_OK;
 }
 
+static int write_report(const clv_backtest *bt, const char *path, const char *title)
+{
+    int rc = clv_backtest_write_report(bt, path, title);
+    if (rc != CLV_OK) return cli_lib_fail("writing the report", rc);
+    if (!cli_quiet) fprintf(stderr, "clv %s: report written to %s\n", cli_cmd, path);
+    return CLI_OK;
+}
+
 int cmd_evaluate(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -64,10 +74,11 @@ int cmd_evaluate(int argc, char **argv)
         { "amount-col", required_argument, 0, 'A' },   { "lenient", no_argument, 0, 'l' },
         { "seed", required_argument, 0, 's' },         { "quiet", no_argument, 0, 'q' },
         { "models", required_argument, 0, 'm' },       { "help", no_argument, 0, 'h' },
+        { "report", required_argument, 0, 'r' },
         { 0, 0, 0, 0 },
     };
     data_opts d = { 0 };
-    const char *cutoff_s = NULL, *end_s = NULL, *json = NULL, *models = NULL;
+    const char *cutoff_s = NULL, *end_s = NULL, *json = NULL, *models = NULL, *report = NULL;
     uint64_t seed = 1;
     int c;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -76,6 +87,7 @@ int cmd_evaluate(int argc, char **argv)
         case 'c': cutoff_s = optarg; break;
         case 'e': end_s = optarg; break;
         case 'j': json = optarg; break;
+        case 'r': report = optarg; break;
         case 'C': d.customer_col = optarg; break;
         case 'D': d.date_col = optarg; break;
         case 'A': d.amount_col = optarg; break;
@@ -107,13 +119,14 @@ int cmd_evaluate(int argc, char **argv)
     uint32_t rows[16], nrows = 0;
     rc = run(log, cutoff, end, seed, title, models, &bt, rows, &nrows);
     if (rc == CLI_OK && json) rc = cli_write_backtest_json(bt, rows, nrows, cutoff, end, json);
+    if (rc == CLI_OK && report) rc = write_report(bt, report, title);
     clv_backtest_free(bt);
     clv_txlog_free(log);
     return rc;
 }
 
 static const char demo_usage[] =
-    "usage: clv demo [--customers N] [--seed S] [--scenario NAME] [--json FILE] [--quiet]\n"
+    "usage: clv demo [--customers N] [--seed S] [--scenario NAME] [--json FILE] [--report FILE] [--quiet]\n"
     "\n"
     "Generate the built-in synthetic transaction log (a BG/NBD purchase process\n"
     "with Gamma-Gamma spend and seasonality, see docs/simulator.md), then run the\n"
@@ -128,6 +141,7 @@ static const char demo_usage[] =
     "                   out after each purchase, on average), frequent (purchase\n"
     "                   rates four times higher)\n"
     "  --json FILE      also write the results as JSON\n"
+    "  --report FILE    also write an HTML report with charts, as clv evaluate --report\n"
     "  --quiet          no progress on stderr\n";
 
 /* The generator settings of --scenario; base is the simulator's defaults. */
@@ -202,10 +216,11 @@ int cmd_demo(int argc, char **argv)
         { "customers", required_argument, 0, 'n' }, { "seed", required_argument, 0, 's' },
         { "json", required_argument, 0, 'j' },      { "quiet", no_argument, 0, 'q' },
         { "scenario", required_argument, 0, 'S' },  { "help", no_argument, 0, 'h' },
+        { "report", required_argument, 0, 'r' },
         { 0, 0, 0, 0 },
     };
     uint64_t n = 5000, seed = 1;
-    const char *json = NULL, *scenario = "base";
+    const char *json = NULL, *scenario = "base", *report = NULL;
     int c;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
@@ -213,6 +228,7 @@ int cmd_demo(int argc, char **argv)
         case 's': if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &seed)) return CLI_USAGE; break;
         case 'S': scenario = optarg; break;
         case 'j': json = optarg; break;
+        case 'r': report = optarg; break;
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(demo_usage, stdout); return CLI_OK;
         case ':': return cli_usage_error("%s needs a value", argv[optind - 1]);
@@ -244,6 +260,7 @@ int cmd_demo(int argc, char **argv)
     int out = run(log, cutoff, end, seed, title, NULL, &bt, rows, &nrows);
     if (out == CLI_OK) out = print_oracle(bt, rows, nrows, &so, cutoff, end);
     if (out == CLI_OK && json) out = cli_write_backtest_json(bt, rows, nrows, cutoff, end, json);
+    if (out == CLI_OK && report) out = write_report(bt, report, title);
     clv_backtest_free(bt);
     clv_txlog_free(log);
     return out;

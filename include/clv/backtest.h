@@ -118,6 +118,27 @@ CLV_API CLV_NODISCARD int clv_backtest_interval_coverage(const clv_backtest *bt,
 /** The actual holdout spend per customer ([N]). */
 CLV_API const float *clv_backtest_actual_spend_per_customer(const clv_backtest *bt);
 
+/**
+ * Write the backtest as one self-contained HTML file (inline SVG charts, no
+ * script, no external resource; docs/user-guide.md shows one): the scores
+ * table; the sequence model's learning curve (loss per epoch, training and
+ * temporal validation); predicted vs actual holdout spend by decile for every
+ * model; the gain (Lorenz) curve of every model with its normalised Gini; and
+ * the tracking plots, actual vs expected repeat transactions of the cohort
+ * week by week across calibration and holdout, cumulative and per week (BTYD
+ * models: the unconditional curve from each customer's first purchase and the
+ * conditional forecast from the cutoff; the sequence model: its weekly
+ * roll-out; a model with only a horizon total is drawn as one point). Every
+ * <svg> carries data-chart="learning-curve", "deciles" (one per model, with
+ * data-model), "gain", "tracking" or "tracking-weekly". Written atomically
+ * (temporary file + rename): on failure an existing file at `path` is left
+ * as it was.
+ * @param title  heading of the report, escaped (NULL: "libclv backtest report").
+ * @return CLV_OK, CLV_EINVAL (NULL backtest or path, empty path), CLV_EIO
+ *         (naming the path and the OS error), CLV_ENOMEM.
+ */
+CLV_API CLV_NODISCARD int clv_backtest_write_report(const clv_backtest *bt, const char *path, const char *title);
+
 CLV_END_DECLS
 
 #endif

@@ -91,6 +91,18 @@ CLV_API CLV_NODISCARD int clv_bgnbd_expected(const double params[4], uint64_t n,
 CLV_API CLV_NODISCARD int clv_bgnbd_loglik(const double params[4], uint64_t n, const float *x,
                                            const float *t_x, const float *T, double *out);
 
+/**
+ * BG/NBD expected number of repeat transactions E[X(t)] of a customer drawn
+ * at random, t time units after their first purchase (what the tracking plot
+ * of lifetimes and CLVTools sums over a cohort).
+ * @param t   [n] times since the first purchase (finite, >= 0).
+ * @param out [n] receives E[X(t[i])].
+ * @return CLV_OK, CLV_EINVAL (NULL, bad params or t), CLV_ENUMERIC (a = 1,
+ *         where the formula has a pole, or a 2F1 that cannot be evaluated).
+ */
+CLV_API CLV_NODISCARD int clv_bgnbd_expected_population(const double params[4], uint64_t n, const float *t,
+                                                        float *out);
+
 /* ------------------------------------------------------------------ */
 /** @name Pareto/NBD */
 
@@ -111,6 +123,10 @@ CLV_API CLV_NODISCARD int clv_paretonbd_expected(const double params[4], uint64_
 /** Total Pareto/NBD log-likelihood of n customers at params. */
 CLV_API CLV_NODISCARD int clv_paretonbd_loglik(const double params[4], uint64_t n, const float *x,
                                                const float *t_x, const float *T, double *out);
+
+/** Pareto/NBD E[X(t)] of a customer drawn at random; as clv_bgnbd_expected_population(). */
+CLV_API CLV_NODISCARD int clv_paretonbd_expected_population(const double params[4], uint64_t n, const float *t,
+                                                            float *out);
 
 /* ------------------------------------------------------------------ */
 /** @name Gamma-Gamma spend model */

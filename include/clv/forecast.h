@@ -164,6 +164,14 @@ CLV_API const float *clv_prediction_spend_p90(const clv_prediction *p);
 CLV_API const int32_t *clv_prediction_stages(const clv_prediction *p);
 /** Customer id of entry i (NUL-terminated, borrowed), or NULL when out of range. */
 CLV_API const char *clv_prediction_customer_id(const clv_prediction *p, uint64_t i);
+/**
+ * Expected transactions of all customers together in each week of the
+ * horizon ([*weeks] = ceil(horizon_days / 7); week w covers days
+ * (at_day + 7w, at_day + 7w + 7], the last one possibly partial). They add up
+ * to the sum of clv_prediction_transactions(); the weekly roll-out of the
+ * sequence model, for tracking plots. weeks may be NULL.
+ */
+CLV_API const float *clv_prediction_weekly_transactions(const clv_prediction *p, uint32_t *weeks);
 
 /* ------------------------------------------------------------------ */
 /** @name Explanations: why a customer scores high */

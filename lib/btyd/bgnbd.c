@@ -209,3 +209,36 @@ CLV_API int clv_bgnbd_expected(const double params[4], uint64_t n, const float *
     }
     return CLV_OK;
 }
+
+/* E[X(t)] = (a+b-1)/(a-1) [1 - (alpha/(alpha+t))^r 2F1(r, b; a+b-1; t/(alpha+t))]
+ * (Fader, Hardie & Lee 2005, eq. 9). Passing w = alpha/(alpha+t) keeps the
+ * digits of 1 - z for long spans, where z nears 1. */
+CLV_API int clv_bgnbd_expected_population(const double params[4], uint64_t n, const float *t, float *out)
+{
+    static const char fn[] = "clv_bgnbd_expected_population";
+    CLV__TRY(clv__btyd_check_params(fn, params, 4, NAMES));
+    CLV__CHECK_ARG(t != NULL && out != NULL, "%s: t or out is NULL", fn);
+    for (uint64_t i = 0; i < n; i++)
+        CLV__CHECK_ARG(isfinite(t[i]) && t[i] >= 0.0f, "%s: t[%" PRIu64 "] = %g must be finite and >= 0", fn, i,
+                       (double)t[i]);
+    const double r = params[0], alpha = params[1], a = params[2], b = params[3];
+    if (fabs(a - 1.0) < 1e-9)
+        return clv__error(CLV_ENUMERIC, "%s: a = %g: the expectation has a pole at a = 1", fn, a);
+    for (uint64_t i = 0; i < n; i++) {
+        const double ti = t[i];
+        if (ti == 0.0) {
+            out[i] = 0.0f;
+            continue;
+        }
+        clv__slog f;
+        int rc = clv__hyp2f1(r, b, a + b - 1.0, ti / (alpha + ti), alpha / (alpha + ti), &f);
+        if (rc != CLV__HYP_OK)
+            return clv__error(CLV_ENUMERIC, "%s: t[%" PRIu64 "] = %g: 2F1 %s", fn, i, ti, clv__hyp_reason(rc));
+        const double e = (a + b - 1.0) / (a - 1.0) * (1.0 - f.s * exp(r * log(alpha / (alpha + ti)) + f.l));
+        if (!isfinite(e) || e > 3.0e38)
+            return clv__error(CLV_ENUMERIC, "%s: t[%" PRIu64 "] = %g: expectation %g is not a finite float", fn, i,
+                              ti, e);
+        out[i] = (float)(e > 0.0 ? e : 0.0);
+    }
+    return CLV_OK;
+}

@@ -203,3 +203,27 @@ CLV_API int clv_paretonbd_expected(const double params[4], uint64_t n, const flo
     }
     return CLV_OK;
 }
+
+/* E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)], and
+ * r beta / alpha log(1 + t/beta) at s = 1 (Schmittlein et al. 1987);
+ * expm1/log1p keep the digits for small t. */
+CLV_API int clv_paretonbd_expected_population(const double params[4], uint64_t n, const float *t, float *out)
+{
+    static const char fn[] = "clv_paretonbd_expected_population";
+    CLV__TRY(clv__btyd_check_params(fn, params, 4, NAMES));
+    CLV__CHECK_ARG(t != NULL && out != NULL, "%s: t or out is NULL", fn);
+    for (uint64_t i = 0; i < n; i++)
+        CLV__CHECK_ARG(isfinite(t[i]) && t[i] >= 0.0f, "%s: t[%" PRIu64 "] = %g must be finite and >= 0", fn, i,
+                       (double)t[i]);
+    const double r = params[0], alpha = params[1], s = params[2], beta = params[3];
+    for (uint64_t i = 0; i < n; i++) {
+        const double l = log1p(t[i] / beta);
+        const double e = fabs(s - 1.0) < 1e-12 ? r * beta / alpha * l
+                                                : r * beta / (alpha * (s - 1.0)) * -expm1(-(s - 1.0) * l);
+        if (!isfinite(e) || e > 3.0e38)
+            return clv__error(CLV_ENUMERIC, "%s: t[%" PRIu64 "] = %g: expectation %g is not a finite float", fn, i,
+                              (double)t[i], e);
+        out[i] = (float)(e > 0.0 ? e : 0.0);
+    }
+    return CLV_OK;
+}

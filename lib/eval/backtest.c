@@ -3,27 +3,14 @@
 #include <math.h>
 #include <string.h>
 
-#include "../clv_internal.h"
+#include "../btyd/btyd_impl.h"
+#include "backtest_impl.h"
 #include "xgb.h"
 #include "ziln.h"
 
-#define NMODELS 6   /* at most: the xgboost row only when built with XGBoost (lib/eval/xgb.c) */
+#define NMODELS CLV__BT_MODELS
 
-typedef struct model_result {
-    const char *name;
-    float *spend, *tx, *score;
-    float *lo, *hi;   /* 80% spend interval, models that give one */
-    clv_metrics m;
-    double tx_mae, tx_pct, auc, seconds;
-} model_result;
-
-struct clv_backtest {
-    uint64_t n;
-    uint32_t nmodels;
-    double act_spend, act_tx, act_active;
-    float *y_spend, *y_tx, *y_active;
-    model_result r[NMODELS];
-};
+typedef clv__bt_model model_result;
 
 CLV_API void clv_backtest_free(clv_backtest *bt)
 {
@@ -34,7 +21,11 @@ CLV_API void clv_backtest_free(clv_backtest *bt)
         clv__free(bt->r[k].score);
         clv__free(bt->r[k].lo);
         clv__free(bt->r[k].hi);
+        clv__free(bt->r[k].hold_cum);
+        clv__free(bt->r[k].pop_cum);
     }
+    clv__free(bt->lc);
+    clv__tracking_free(&bt->tr);
     clv__free(bt->y_spend);
     clv__free(bt->y_tx);
     clv__free(bt->y_active);
@@ -42,6 +33,40 @@ CLV_API void clv_backtest_free(clv_backtest *bt)
 }
 
 static float *floats(uint64_t n) { return clv__calloc(n ? (size_t)n : 1, sizeof(float)); }
+
+/* The fit callback of the backtest: records the learning curve, then
+ * passes the progress on to the caller's callback. */
+typedef struct lc_recorder {
+    clv_backtest *bt;
+    clv_fit_callback cb;
+    void *user;
+    uint32_t run;
+    int oom;
+} lc_recorder;
+
+static int record_epoch(const clv_fit_progress *p, void *ctx)
+{
+    lc_recorder *rec = ctx;
+    clv_backtest *bt = rec->bt;
+    if (p->epoch == 1) rec->run++;
+    if (clv__grow((void **)&bt->lc, &bt->lc_cap, bt->nlc + 1, sizeof *bt->lc) != CLV_OK) {
+        rec->oom = 1;
+        return 1;   /* stops the fit; reported as CLV_ENOMEM below */
+    }
+    bt->lc[bt->nlc++] = (clv__lc_point){ rec->run, p->epoch, p->train_loss, p->valid_loss };
+    return rec->cb ? rec->cb(p, rec->user) : 0;
+}
+
+/* Cumulative sums of weekly values into the holdout grid. */
+static int cumulate(const float *week, uint32_t weeks, double **out)
+{
+    double *c = clv__calloc(weeks ? weeks : 1, sizeof *c);
+    if (!c) return clv__oom();
+    double sum = 0;
+    for (uint32_t w = 0; w < weeks; w++) c[w] = sum += week[w];
+    *out = c;
+    return CLV_OK;
+}
 
 static int run_forecaster(clv_backtest *bt, model_result *r, const clv_txlog *log, int32_t cutoff,
                           uint32_t horizon, const clv_forecast_options *fopts, clv_fit_callback cb, void *user)
@@ -59,8 +84,10 @@ static int run_forecaster(clv_backtest *bt, model_result *r, const clv_txlog *lo
     r->name = o.cell == CLV_CELL_GRU ? "gru" : "lstm";
     clv_forecaster *f;
     CLV__TRY(clv_forecaster_new(&f, &o));
-    int rc = clv_forecaster_set_callback(f, cb, user);
+    lc_recorder rec = { bt, cb, user, 0, 0 };
+    int rc = clv_forecaster_set_callback(f, record_epoch, &rec);
     if (rc == CLV_OK) rc = clv_forecaster_fit(f, log, cutoff);
+    if (rec.oom) rc = clv__oom();
     clv_prediction *p = NULL;
     if (rc == CLV_OK) rc = clv_forecaster_predict(f, log, cutoff, horizon, &p);
     if (rc == CLV_OK && clv_prediction_customers(p) != bt->n)
@@ -77,9 +104,54 @@ static int run_forecaster(clv_backtest *bt, model_result *r, const clv_txlog *lo
     if (rc == CLV_OK) {
         memcpy(r->lo, clv_prediction_spend_p10(p), bt->n * sizeof(float));
         memcpy(r->hi, clv_prediction_spend_p90(p), bt->n * sizeof(float));
+        uint32_t weeks;
+        const float *week = clv_prediction_weekly_transactions(p, &weeks);
+        rc = weeks == bt->tr.hold_weeks ? cumulate(week, weeks, &r->hold_cum)
+                                        : clv__error(CLV_ESTATE, "clv_backtest_run: %u roll-out weeks, expected %u",
+                                                     weeks, bt->tr.hold_weeks);
     }
     clv_prediction_free(p);
     clv_forecaster_free(f);
+    return rc;
+}
+
+/* The BTYD tracking curves: the conditional expectation of all customers up
+ * to every holdout grid day, evaluated once per distinct (x, t_x, T) (CDNOW:
+ * 23570 customers, a few thousand groups), and the classic unconditional
+ * curve over the whole span. */
+static int btyd_tracking(clv_backtest *bt, model_result *r, int pareto, const double params[4], const float *x,
+                         const float *tx_w, const float *T_w)
+{
+    const clv__tracking *tr = &bt->tr;
+    r->hold_cum = clv__calloc(tr->hold_weeks, sizeof *r->hold_cum);
+    r->pop_cum = clv__calloc(tr->grid, sizeof *r->pop_cum);
+    clv__rft *g = NULL;
+    uint64_t m = 0;
+    int rc = r->hold_cum && r->pop_cum ? clv__btyd_group(bt->n, x, tx_w, T_w, &g, &m) : clv__oom();
+    float *gx = NULL, *gt = NULL, *gT = NULL, *e = NULL;
+    if (rc == CLV_OK) {
+        gx = floats(m), gt = floats(m), gT = floats(m), e = floats(m);
+        if (!gx || !gt || !gT || !e) rc = clv__oom();
+    }
+    for (uint64_t j = 0; rc == CLV_OK && j < m; j++) {
+        gx[j] = (float)g[j].x;   /* the grouped values came from these floats: exact */
+        gt[j] = (float)g[j].t_x;
+        gT[j] = (float)g[j].T;
+    }
+    for (uint32_t w = 1; rc == CLV_OK && w <= tr->hold_weeks; w++) {
+        const double h = (tr->day[tr->cal_weeks + w] - bt->cutoff) / 7.0;
+        rc = pareto ? clv_paretonbd_expected(params, m, gx, gt, gT, h, e, NULL)
+                    : clv_bgnbd_expected(params, m, gx, gt, gT, h, e, NULL);
+        double sum = 0;
+        for (uint64_t j = 0; rc == CLV_OK && j < m; j++) sum += g[j].w * e[j];
+        r->hold_cum[w - 1] = sum;
+    }
+    clv__free(g);
+    clv__free(gx);
+    clv__free(gt);
+    clv__free(gT);
+    clv__free(e);
+    if (rc == CLV_OK) rc = clv__tracking_population(tr, pareto, params, r->pop_cum);
     return rc;
 }
 
@@ -105,6 +177,9 @@ static int run_btyd(clv_backtest *bt, model_result *r, const clv_dataset *ds, in
     if (rc == CLV_OK)
         rc = pareto ? clv_paretonbd_expected(params, n, x, tx_w, T_w, horizon_weeks, r->tx, NULL)
                     : clv_bgnbd_expected(params, n, x, tx_w, T_w, horizon_weeks, r->tx, NULL);
+    /* Tracking: the conditional expectation up to every holdout grid day,
+     * and the classic unconditional curve over the whole span. */
+    if (rc == CLV_OK) rc = btyd_tracking(bt, r, pareto, params, x, tx_w, T_w);
     for (uint64_t i = 0; rc == CLV_OK && i < n; i++) {
         r->spend[i] = r->tx[i] * gg_value[i];
         r->score[i] = r->tx[i];
@@ -114,8 +189,11 @@ static int run_btyd(clv_backtest *bt, model_result *r, const clv_dataset *ds, in
     return rc;
 }
 
-static void run_naive(clv_backtest *bt, model_result *r, const clv_dataset *ds, double horizon_days)
+static int run_naive(clv_backtest *bt, model_result *r, const clv_dataset *ds, double horizon_days)
 {
+    const clv__tracking *tr = &bt->tr;
+    r->hold_cum = clv__calloc(tr->hold_weeks, sizeof *r->hold_cum);
+    if (!r->hold_cum) return clv__oom();
     const float *age = clv_dataset_age_days(ds), *sp = clv_dataset_calibration_spend(ds), *x = clv_dataset_frequency(ds);
     for (uint64_t i = 0; i < bt->n; i++) {
         /* T, the BTYD age (as PROTOCOL.md's naive row), floored at one day
@@ -125,6 +203,12 @@ static void run_naive(clv_backtest *bt, model_result *r, const clv_dataset *ds, 
         r->tx[i] = (float)((x[i] + 1.0) / life * horizon_days);
         r->score[i] = r->tx[i];
     }
+    /* Constant rates: the expectation grows linearly across the holdout. */
+    double total = 0;
+    for (uint64_t i = 0; i < bt->n; i++) total += r->tx[i];
+    for (uint32_t w = 1; w <= tr->hold_weeks; w++)
+        r->hold_cum[w - 1] = total * (tr->day[tr->cal_weeks + w] - bt->cutoff) / horizon_days;
+    return CLV_OK;
 }
 
 static int score(clv_backtest *bt, model_result *r)
@@ -168,11 +252,14 @@ CLV_API int clv_backtest_run(const clv_txlog *log, int32_t cutoff, int32_t holdo
     }
     const uint64_t n = clv_dataset_customers(ds);
     bt->n = n;
+    bt->cutoff = cutoff;
+    bt->holdout_end = holdout_end;
     bt->y_spend = floats(n);
     bt->y_tx = floats(n);
     bt->y_active = floats(n);
     float *gg = floats(n);
     rc = bt->y_spend && bt->y_tx && bt->y_active && gg ? CLV_OK : clv__oom();
+    if (rc == CLV_OK) rc = clv__tracking_build(log, cutoff, holdout_end, &bt->tr);
     for (int k = 0; rc == CLV_OK && k < NMODELS; k++) {
         bt->r[k].spend = floats(n);
         bt->r[k].tx = floats(n);
@@ -210,7 +297,7 @@ CLV_API int clv_backtest_run(const clv_txlog *log, int32_t cutoff, int32_t holdo
     bt->r[3].name = "naive";
     if (rc == CLV_OK) {
         t0 = clv__now_seconds();
-        run_naive(bt, &bt->r[3], ds, horizon);
+        rc = run_naive(bt, &bt->r[3], ds, horizon);
         bt->r[3].seconds = clv__now_seconds() - t0;
     }
     bt->nmodels = 4;

@@ -698,6 +698,7 @@ CLV_API void clv_prediction_free(clv_prediction *p)
     clv__free(p->p10);
     clv__free(p->p90);
     clv__free(p->stages);
+    clv__free(p->week_tx);
     clv__free(p->ids);
     clv__free(p->id_off);
     clv__free(p);
@@ -752,6 +753,7 @@ typedef struct rollout {
     float *h, *c, *out, *xin;
     double *drawn, *exp_spend, *exp_tx, *p_none;
     double *acc_spend, *acc_tx, *acc_none;   /* per customer, over networks and paths */
+    double *acc_week;                        /* per week of the horizon, over the chunk's customers */
     float *pool;                             /* per customer, every network's sampled path totals */
     path *paths;
     clv__arena arena;
@@ -774,6 +776,7 @@ static void rollout_free(rollout *r)
     clv__free(r->acc_spend);
     clv__free(r->acc_tx);
     clv__free(r->acc_none);
+    clv__free(r->acc_week);
     clv__free(r->pool);
     clv__free(r->paths);
     clv__arena_free(&r->arena);
@@ -781,7 +784,7 @@ static void rollout_free(rollout *r)
     memset(r, 0, sizeof *r);
 }
 
-static int rollout_alloc(rollout *r, const clv_forecaster *f, uint32_t C, uint32_t S, uint32_t T)
+static int rollout_alloc(rollout *r, const clv_forecaster *f, uint32_t C, uint32_t S, uint32_t T, uint32_t weeks)
 {
     memset(r, 0, sizeof *r);
     clv__arena_init(&r->arena);
@@ -803,10 +806,11 @@ static int rollout_alloc(rollout *r, const clv_forecaster *f, uint32_t C, uint32
     r->acc_spend = clv__calloc(C, sizeof(double));
     r->acc_tx = clv__calloc(C, sizeof(double));
     r->acc_none = clv__calloc(C, sizeof(double));
+    r->acc_week = clv__calloc(weeks, sizeof(double));
     r->pool = clv__calloc((size_t)C * S * f->o.ensemble, sizeof(float));
     r->paths = clv__calloc(R, sizeof(path));
     if (!r->hist_x || !r->hist_h || !r->hist_c || !r->last || !r->h || !r->c || !r->out || !r->xin || !r->drawn ||
-        !r->exp_spend || !r->exp_tx || !r->p_none || !r->acc_spend || !r->acc_tx || !r->acc_none || !r->pool ||
+        !r->exp_spend || !r->exp_tx || !r->p_none || !r->acc_spend || !r->acc_tx || !r->acc_none || !r->acc_week || !r->pool ||
         !r->paths) {
         rollout_free(r);
         return clv__oom();
@@ -941,6 +945,7 @@ static int rollout_member(const clv_forecaster *f, uint32_t member, rollout *r, 
             r->drawn[row] += d.spend;
             r->exp_spend[row] += d.exp_spend;
             r->exp_tx[row] += d.exp_tx;
+            if ((uint32_t)(row % P) < S) r->acc_week[w - 1] += d.exp_tx;
             r->p_none[row] *= d.p_none;
             if (w < weeks) next_input(f, &r->paths[row], &d, ss, sc, r->xin + row * CLV__IN_COUNT);
         }
@@ -960,10 +965,11 @@ static int rollout_member(const clv_forecaster *f, uint32_t member, rollout *r, 
 }
 
 static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd, uint64_t first, uint32_t C,
-                         int32_t at_day, uint32_t horizon, clv_prediction *pred)
+                         int32_t at_day, uint32_t horizon, clv_prediction *pred, double *chunk_week)
 {
     const uint32_t S = r->S, E = f->o.ensemble;
     for (uint32_t k = 0; k < C; k++) r->acc_spend[k] = r->acc_tx[k] = r->acc_none[k] = 0;
+    for (uint32_t w = 0; w < pred->weeks; w++) r->acc_week[w] = 0;
     for (uint32_t m = 0; m < E; m++) CLV__TRY(rollout_member(f, m, r, sd, first, C, at_day, horizon));
     const size_t pooled = (size_t)S * E;
     for (uint32_t k = 0; k < C; k++) {
@@ -976,6 +982,7 @@ static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd,
         pred->p10[i] = tot[(size_t)floor(0.1 * (double)(pooled - 1) + 0.5)];
         pred->p90[i] = tot[(size_t)floor(0.9 * (double)(pooled - 1) + 0.5)];
     }
+    for (uint32_t w = 0; w < pred->weeks; w++) chunk_week[w] = r->acc_week[w] / (double)pooled;
     return CLV_OK;
 }
 
@@ -990,6 +997,7 @@ typedef struct rollout_job {
     int32_t at_day;
     uint32_t horizon, C;
     uint64_t chunks;
+    double *chunk_week;   /* [chunks][weeks]: summed in chunk order, so the totals do not depend on threads */
     int rc[CLV__MAX_WORKERS];
     char err[CLV__MAX_WORKERS][256];
 } rollout_job;
@@ -1001,11 +1009,12 @@ static void rollout_part(void *ctx, uint32_t part, uint32_t parts)
     int rc = CLV_OK;
     if (lo < hi) {
         rollout r;
-        rc = rollout_alloc(&r, j->f, j->C, j->f->o.samples, j->sd->T);
+        rc = rollout_alloc(&r, j->f, j->C, j->f->o.samples, j->sd->T, j->pred->weeks);
         for (uint64_t k = lo; rc == CLV_OK && k < hi; k++) {
             const uint64_t i = k * j->C;
             const uint32_t c = (uint32_t)(j->sd->n - i < j->C ? j->sd->n - i : j->C);
-            rc = rollout_chunk(j->f, &r, j->sd, i, c, j->at_day, j->horizon, j->pred);
+            rc = rollout_chunk(j->f, &r, j->sd, i, c, j->at_day, j->horizon, j->pred,
+                               j->chunk_week + k * j->pred->weeks);
         }
         rollout_free(&r);   /* idempotent: also after a failed rollout_alloc */
     }
@@ -1030,12 +1039,23 @@ static int rollout_all(const clv_forecaster *f, const seqdata *sd, int32_t at_da
     /* A single-customer request must not pay for a 256-customer workspace. */
     if (j->C > sd->n) j->C = (uint32_t)sd->n;
     j->chunks = (sd->n + j->C - 1) / j->C;
+    j->chunk_week = clv__calloc((size_t)j->chunks * pred->weeks, sizeof(double));
+    if (!j->chunk_week) {
+        clv__free(j);
+        return clv__oom();
+    }
     const uint32_t parts = (uint64_t)f->o.threads < j->chunks ? f->o.threads : (uint32_t)j->chunks;
     if (parts <= 1) rollout_part(j, 0, 1);
     else clv__parallel_run(parts, rollout_part, j);
     int rc = CLV_OK;
     for (uint32_t p = 0; p < (parts ? parts : 1) && rc == CLV_OK; p++)
         if (j->rc[p] != CLV_OK) rc = j->rc[p] == CLV_ENOMEM ? clv__oom() : clv__error(j->rc[p], "%s", j->err[p]);
+    for (uint32_t w = 0; rc == CLV_OK && w < pred->weeks; w++) {
+        double sum = 0;
+        for (uint64_t k = 0; k < j->chunks; k++) sum += j->chunk_week[k * pred->weeks + w];
+        pred->week_tx[w] = (float)sum;
+    }
+    clv__free(j->chunk_week);
     clv__free(j);
     return rc;
 }
@@ -1105,6 +1125,13 @@ CLV_API int clv_forecaster_predict(const clv_forecaster *f, const clv_txlog *log
     }
     pred->at_day = at_day;
     pred->horizon_days = horizon;
+    pred->weeks = (horizon + 6) / 7;
+    pred->week_tx = clv__calloc(pred->weeks, sizeof(float));
+    if (!pred->week_tx) {
+        seqdata_free(&sd);
+        clv_prediction_free(pred);
+        return clv__oom();
+    }
     normalise(f, &sd);
     rc = rollout_all(f, &sd, at_day, horizon, pred);
     seqdata_free(&sd);
@@ -1125,6 +1152,11 @@ CLV_API const float *clv_prediction_p_active(const clv_prediction *p) { return p
 CLV_API const float *clv_prediction_spend_p10(const clv_prediction *p) { return p ? p->p10 : NULL; }
 CLV_API const float *clv_prediction_spend_p90(const clv_prediction *p) { return p ? p->p90 : NULL; }
 CLV_API const int32_t *clv_prediction_stages(const clv_prediction *p) { return p ? p->stages : NULL; }
+CLV_API const float *clv_prediction_weekly_transactions(const clv_prediction *p, uint32_t *weeks)
+{
+    if (weeks) *weeks = p ? p->weeks : 0;
+    return p ? p->week_tx : NULL;
+}
 CLV_API const char *clv_prediction_customer_id(const clv_prediction *p, uint64_t i)
 {
     return p && i < p->n ? p->ids + p->id_off[i] : NULL;

@@ -60,6 +60,8 @@ struct clv_prediction {
     uint32_t horizon_days;
     float *spend, *tx, *p_active, *p10, *p90;
     int32_t *stages;
+    float *week_tx;       /* [weeks] expected transactions of all customers per week of the horizon */
+    uint32_t weeks;
     char *ids;
     uint64_t *id_off;
 };

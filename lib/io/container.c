@@ -727,7 +727,7 @@ static int write_all(int fd, const uint8_t *p, uint64_t n)
  * for lack of memory (that would report a failed save that replaced the
  * file), so the directory name goes into the caller's buffer `dir`, which
  * holds at least strlen(path) + 2 bytes. */
-static int sync_dir(const char *path, char *dir)
+static int sync_dir(const char *path, char *dir, const char *what)
 {
     const char *slash = strrchr(path, '/');
     if (!slash) {
@@ -741,7 +741,11 @@ static int sync_dir(const char *path, char *dir)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP)
-            rc = os_error("saved model to", path, "syncing its directory failed (the new file is in place)", errno);
+        {
+            char action[64];
+            snprintf(action, sizeof action, "saved %s to", what);
+            rc = os_error(action, path, "syncing its directory failed (the new file is in place)", errno);
+        }
         close(fd);
     }
     return rc;
@@ -749,10 +753,19 @@ static int sync_dir(const char *path, char *dir)
 
 int clv__container_save_path(const clv__writer *w, const char *path)
 {
-    static atomic_uint counter;
     CLV__CHECK_ARG(w != NULL && path != NULL && path[0] != '\0', "clv__container_save_path: writer or path is NULL");
     if (!w->finished)
         return clv__error(CLV_ESTATE, "cannot save model to '%s': the file was not finished", path);
+    return clv__save_bytes_atomic(w->buf, w->len, path, "model");
+}
+
+int clv__save_bytes_atomic(const void *data, size_t len, const char *path, const char *what)
+{
+    static atomic_uint counter;
+    CLV__CHECK_ARG(data != NULL && path != NULL && path[0] != '\0' && what != NULL,
+                   "clv__save_bytes_atomic: NULL argument or empty path");
+    char action[64];
+    snprintf(action, sizeof action, "cannot save %s to", what);
 
     /* The save renames a new file over `path`: over a device or a FIFO (say
      * /dev/null, run as root) that would replace the node itself. */
@@ -781,14 +794,14 @@ int clv__container_save_path(const clv__writer *w, const char *path)
         if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) {
-        int rc = os_error("cannot save model to", path, "creating a temporary file failed", errno);
+        int rc = os_error(action, path, "creating a temporary file failed", errno);
         clv__free(tmp);
         return rc;
     }
 
     const char *step = NULL;
     int err = 0;
-    if (write_all(fd, w->buf, w->len) != 0) {
+    if (write_all(fd, data, len) != 0) {
         step = "writing failed";
         err = errno;
     } else if (clv__io_fail_step == CLV__IO_STEP_FSYNC || fsync(fd) != 0) {
@@ -811,10 +824,10 @@ int clv__container_save_path(const clv__writer *w, const char *path)
     if (step) {
         unlink(tmp);
         clv__free(tmp);
-        return os_error("cannot save model to", path, step, err);
+        return os_error(action, path, step, err);
     }
     /* The temporary name's buffer (longer than path) holds the directory. */
-    int rc = sync_dir(path, tmp);
+    int rc = sync_dir(path, tmp, what);
     clv__free(tmp);
     return rc;
 }

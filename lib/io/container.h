@@ -178,6 +178,8 @@ int clv__get_f64_array(clv__reader *r, double *dst, uint64_t n, const char *what
  * directory. On failure the temporary file is removed, any previous file at
  * `path` is left untouched, and CLV_EIO names the path and the OS error. */
 int clv__container_save_path(const clv__writer *w, const char *path);
+/* The same for any bytes; `what` names them in messages ("model", "report"). */
+int clv__save_bytes_atomic(const void *data, size_t len, const char *path, const char *what);
 /* Read a whole file into *buf (clv__malloc'd, free with clv__free) and *len.
  * CLV_EIO (naming the path) when it cannot be opened or read. The size is
  * what the file holds; nothing else is allocated. */
