@@ -180,7 +180,9 @@ CLV_API CLV_NODISCARD int clv_txlog_append_u64(clv_txlog *log, uint64_t n, const
 
 /**
  * The shard of a customer id among `shards` (0 .. shards - 1; 0 when shards
- * is 0 or 1): FNV-1a 64 of the id's bytes modulo shards. Stable across
+ * is 0 or 1): FNV-1a 64 of the id's bytes, mixed by MurmurHash3's fmix64
+ * (h ^= h >> 33; h *= 0xff51afd7ed558ccd; h ^= h >> 33;
+ * h *= 0xc4ceb9fe1a85ec53; h ^= h >> 33), modulo shards. Stable across
  * platforms and releases, so that per-rank files written by another program
  * with the same rule shard exactly as clv_txlog_options.shard_count does.
  */
