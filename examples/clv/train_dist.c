@@ -14,6 +14,8 @@
 #include <mpi.h>
 
 static MPI_Comm world;
+/* What the fit sent through the hook, for the closing line of each rank. */
+static struct { uint64_t calls, bytes; double seconds; } traffic;
 
 /* Chunks of at most INT_MAX elements: MPI counts are int. */
 static int mpi_allreduce(void *ctx, void *buf, uint64_t count, int32_t type, int32_t op)
@@ -21,12 +23,16 @@ static int mpi_allreduce(void *ctx, void *buf, uint64_t count, int32_t type, int
     (void)ctx;
     const MPI_Datatype t = type == CLV_COMM_FLOAT64 ? MPI_DOUBLE : MPI_FLOAT;
     const size_t esize = type == CLV_COMM_FLOAT64 ? sizeof(double) : sizeof(float);
+    const double t0 = MPI_Wtime();
+    traffic.calls++;
+    traffic.bytes += count * esize;
     for (uint64_t at = 0; at < count;) {
         const int n = count - at > INT_MAX ? INT_MAX : (int)(count - at);
         int rc = MPI_Allreduce(MPI_IN_PLACE, (char *)buf + at * esize, n, t, op == CLV_COMM_MAX ? MPI_MAX : MPI_SUM, world);
         if (rc != MPI_SUCCESS) return rc;
         at += (uint64_t)n;
     }
+    traffic.seconds += MPI_Wtime() - t0;
     return 0;
 }
 
@@ -60,6 +66,12 @@ static int mpi_start(clv_comm *c)
 }
 
 /* A failed rank ends the job: the others may be waiting in a collective. */
+static void mpi_report(int32_t rank)
+{
+    fprintf(stderr, "clv %s: rank %d: %llu allreduce calls, %.1f MB, %.2f s in MPI_Allreduce\n", cli_cmd, (int)rank,
+            (unsigned long long)traffic.calls, traffic.bytes / 1e6, traffic.seconds);
+}
+
 static int mpi_finish(int rc, int size)
 {
     if (rc != CLI_OK && size > 1) MPI_Abort(world, rc);
@@ -78,6 +90,7 @@ static int mpi_finish(int rc, int size)
     (void)size;
     return rc;
 }
+static void mpi_report(int32_t rank) { (void)rank; }
 #endif
 
 typedef struct progress_ctx {
@@ -152,8 +165,9 @@ int cli_train_dist(data_opts *d, int32_t cutoff, const clv_forecast_options *fo,
         if (st != CLV_OK) {
             if (use_mpi) fprintf(stderr, "clv %s: rank %d: ", cli_cmd, (int)comm.rank);
             rc = cli_lib_fail("train", st);
-        } else if (!cli_quiet) {
-            fprintf(stderr, "clv %s: saved %s\n", cli_cmd, out);
+        } else {
+            if (!cli_quiet) fprintf(stderr, "clv %s: saved %s\n", cli_cmd, out);
+            if (use_mpi && !quiet) mpi_report(comm.rank);
         }
     }
     clv_forecaster_free(f);
