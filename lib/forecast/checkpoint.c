@@ -102,7 +102,9 @@ static int parse(const uint8_t *buf, size_t len, const char *name, clv__ckpt *c)
     CLV__TRY(clv__get_u64(&s, &c->nparams));
     CLV__TRY(get_floats(&s, c->nparams, &c->params, "network parameters"));
     CLV__TRY(clv__get_u32(&s, &c->ndone));
-    if (c->ndone > CLV__MAX_ENSEMBLE) return clv__reader_fail(&s, "%u finished networks, at most %d", c->ndone, CLV__MAX_ENSEMBLE);
+    /* Run k + 1 comes after the k networks before it, never without them. */
+    if (c->stage > CLV__MAX_ENSEMBLE || c->ndone != (c->stage > 0 ? c->stage - 1 : 0))
+        return clv__reader_fail(&s, "run %u with %u finished networks", c->stage, c->ndone);
     CLV__TRY(get_floats(&s, (uint64_t)c->ndone * c->nparams, &c->done, "finished network parameters"));
     return clv__reader_end(&s);
 }
