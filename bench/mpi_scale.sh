@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,tcp OMPI_MCA_mpi_yield_when_idle=1
 "$clv" simulate --customers "$n" --seed 7 --out "$work/log.csv" --quiet
 args=(train --data "$work/log.csv" --cutoff 1997-12-31 --horizon 90 --ensemble 1 --epochs "$epochs" --quiet)
-t() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); echo "$e - $s" | bc; }
+t() { local s e; s=$(date +%s%N); "$@"; e=$(date +%s%N); printf '%d.%03d' $(((e - s) / 1000000000)) $(((e - s) / 1000000 % 1000)); }
 echo "customers $n, epochs $epochs, hidden 32, batch 128, ensemble 1"
 echo "1 process : $(t "$clv" "${args[@]}" --out "$work/one.clv") s"
 echo "2 ranks   : $(t mpirun -np 2 --oversubscribe "$clv" "${args[@]}" --mpi --out "$work/two.clv") s"
