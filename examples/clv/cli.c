@@ -106,6 +106,8 @@ int cli_load_log(const data_opts *d, clv_txlog **out, clv_txlog_report *report)
     clv_txlog_options o;
     clv_txlog_options_init(&o);
     o.strict = d->lenient ? 0 : 1;
+    o.shard_count = d->shard_count;
+    o.shard_index = d->shard_index;
     clv_txlog *log;
     int rc = clv_txlog_new(&log, &o);
     if (rc != CLV_OK) return cli_lib_fail("creating the log", rc);

@@ -18,6 +18,7 @@ typedef struct data_opts {
     const char *path;
     const char *customer_col, *date_col, *amount_col;
     int lenient;
+    uint32_t shard_count, shard_index;   /* keep only this shard's customers (clv train --mpi); 0 = all */
 } data_opts;
 
 extern const char *cli_cmd;   /* "train", "predict", ... for messages */
@@ -67,6 +68,11 @@ int cli_write_backtest_json(const clv_backtest *bt, const uint32_t *rows, uint32
 
 /* Write `text` of `len` bytes to `path` atomically (temporary file + rename). */
 int cli_write_file_atomic(const char *path, const char *text, size_t len);
+
+/* clv train with --mpi and/or --checkpoint (train_dist.c): the data-parallel
+ * fit over MPI_COMM_WORLD when use_mpi, checkpointed when checkpoint is set. */
+int cli_train_dist(data_opts *d, int32_t cutoff, const clv_forecast_options *fo, const char *out,
+                   const char *checkpoint, int use_mpi);
 
 int cmd_demo(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);

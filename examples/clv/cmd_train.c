@@ -9,7 +9,7 @@ static const char usage[] =
     "                 [--period week] [--model lstm|gru] [--loss default]\n"
     "                 [--hidden H] [--layers L] [--epochs E] [--batch B] [--lr X]\n"
     "                 [--seed S] [--samples N] [--ensemble K] [--customer-col C] [--date-col C]\n"
-    "                 [--amount-col C] [--lenient] [--quiet]\n"
+    "                 [--amount-col C] [--lenient] [--quiet] [--mpi] [--checkpoint FILE]\n"
     "\n"
     "Learn from the log up to --cutoff only (nothing later is read) to predict\n"
     "the next --horizon days, and save everything predict needs in one model\n"
@@ -23,7 +23,13 @@ static const char usage[] =
     "  --hidden H (32), --layers L (1), --epochs E (auto), --batch B (128), --lr X (0.003)\n"
     "  --samples N        Monte Carlo paths per customer at prediction (32)\n"
     "  --ensemble K       networks trained with seeds S, S+1, ... and averaged (3)\n"
-    "  --seed S           initialisation, shuffling and sampling seed (1)\n";
+    "  --seed S           initialisation, shuffling and sampling seed (1)\n"
+    "  --mpi              data-parallel training under mpirun: each rank reads its\n"
+    "                     shard of the customers from --data (or --data part-{rank}.csv,\n"
+    "                     per-rank files), gradients are averaged over the ranks, and\n"
+    "                     rank 0 writes --out (docs/scale-out.md)\n"
+    "  --checkpoint FILE  save the training state to FILE after every epoch (rank 0,\n"
+    "                     atomically) and resume from it when it exists\n";
 
 int cmd_train(int argc, char **argv)
 {
@@ -39,13 +45,14 @@ int cmd_train(int argc, char **argv)
         { "customer-col", required_argument, 0, 'C' }, { "date-col", required_argument, 0, 'D' },
         { "amount-col", required_argument, 0, 'A' },   { "lenient", no_argument, 0, 'l' },
         { "quiet", no_argument, 0, 'q' },              { "help", no_argument, 0, 'h' },
+        { "mpi", no_argument, 0, 'M' },                { "checkpoint", required_argument, 0, 'K' },
         { 0, 0, 0, 0 },
     };
     data_opts d = { 0 };
     clv_forecast_options fo;
     clv_forecast_options_init(&fo);
-    const char *cutoff_s = NULL, *out = NULL;
-    int have_h = 0, c;
+    const char *cutoff_s = NULL, *out = NULL, *checkpoint = NULL;
+    int have_h = 0, use_mpi = 0, c;
     double lr;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
@@ -85,6 +92,8 @@ int cmd_train(int argc, char **argv)
         case 'A': d.amount_col = optarg; break;
         case 'l': d.lenient = 1; break;
         case 'q': cli_quiet = 1; break;
+        case 'M': use_mpi = 1; break;
+        case 'K': checkpoint = optarg; break;
         case 'h': fputs(usage, stdout); return CLI_OK;
         case ':': return cli_usage_error("%s needs a value", argv[optind - 1]);
         default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
@@ -97,6 +106,7 @@ int cmd_train(int argc, char **argv)
     if (!out) return cli_usage_error("--out is required");
     int32_t cutoff;
     if (cli_parse_date("--cutoff", cutoff_s, &cutoff)) return CLI_USAGE;
+    if (use_mpi || checkpoint) return cli_train_dist(&d, cutoff, &fo, out, checkpoint, use_mpi);
     clv_txlog *log;
     clv_txlog_report rep;
     int rc = cli_load_log(&d, &log, &rep);

@@ -209,6 +209,66 @@ CLV_API double clv_explanation_value(const clv_explanation *e);
 /** The baseline's prediction (all normalised inputs 0). */
 CLV_API double clv_explanation_baseline(const clv_explanation *e);
 
+/* ------------------------------------------------------------------ */
+/** @name Data-parallel fit: a communicator hook (docs/scale-out.md)
+ *
+ * libclv does not depend on MPI: the caller installs a clv_comm whose
+ * callbacks do the collective operations with whatever transport it has
+ * (MPI, NCCL, a thread barrier). Every rank calls clv_forecaster_fit() with
+ * the same options and cutoff on its own part of the customers (each
+ * customer on exactly one rank, e.g. by clv_txlog_options.shard_count).
+ * Customers are ordered by id over all ranks, the shuffled batches are drawn
+ * from that global order, each rank adds up the gradients of its customers
+ * in every global batch and the sums are all-reduced before each optimizer
+ * step; every statistic fitted from data is reduced likewise. All ranks end
+ * with the same forecaster, equal to a single-process fit on all customers
+ * up to floating-point summation order (docs/scale-out.md gives the
+ * measured tolerance). */
+
+/** Element types and reductions of clv_comm.allreduce. */
+typedef enum clv_comm_type { CLV_COMM_FLOAT32 = 0, CLV_COMM_FLOAT64 = 1 } clv_comm_type;
+typedef enum clv_comm_op { CLV_COMM_SUM = 0, CLV_COMM_MAX = 1 } clv_comm_op;
+
+/**
+ * A communicator; fill with clv_comm_init(), then set rank, size, ctx and
+ * the callbacks. Callbacks return 0 on success; any other value makes the
+ * fit fail with CLV_EIO. Every rank must make the same sequence of calls
+ * (they are collective); the result of allreduce must be bit-identical on
+ * every rank (MPI_Allreduce and NCCL's all-reduce are, in practice; the fit
+ * also broadcasts rank 0's trained networks at the end as a safeguard).
+ */
+typedef struct clv_comm {
+    uint32_t struct_size;
+    int32_t rank;            /**< this process, 0 .. size - 1 */
+    int32_t size;            /**< number of ranks, >= 1 */
+    void *ctx;               /**< passed to every callback */
+    /** In place: `count` elements of `type` at buf become their reduction over all ranks. */
+    int (*allreduce)(void *ctx, void *buf, uint64_t count, int32_t type, int32_t op);
+    /** In place: `bytes` bytes at buf become root's on every rank. */
+    int (*broadcast)(void *ctx, void *buf, uint64_t bytes, int32_t root);
+} clv_comm;
+
+CLV_API void clv_comm_init(clv_comm *comm);
+/**
+ * Fit data-parallel over `comm` (copied; NULL = single process, the
+ * default). Not saved with the model. The progress callback is called on
+ * every rank with the global losses; a non-zero return on any rank stops
+ * every rank (CLV_ECANCELED).
+ * @return CLV_OK or CLV_EINVAL (size < 1, rank out of range, a callback missing).
+ */
+CLV_API CLV_NODISCARD int clv_forecaster_set_comm(clv_forecaster *f, const clv_comm *comm);
+/**
+ * Checkpoint training to `path` (copied; NULL = none) after every epoch:
+ * rank 0 (or the single process) writes the networks, optimizer state,
+ * epoch and RNG state atomically. A fit that finds a checkpoint there
+ * written for the same options, cutoff and customers resumes from it; one
+ * written for others fails with CLV_ESTATE. The file stays after the fit.
+ * @return CLV_OK, CLV_EINVAL, CLV_ENOMEM.
+ */
+CLV_API CLV_NODISCARD int clv_forecaster_set_checkpoint(clv_forecaster *f, const char *path);
+/** The epoch the last fit resumed from (0 = it started afresh); for logs and tests. */
+CLV_API uint32_t clv_forecaster_resumed_epoch(const clv_forecaster *f);
+
 CLV_END_DECLS
 
 #endif

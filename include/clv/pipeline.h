@@ -103,6 +103,13 @@ typedef struct clv_txlog_options {
      *  uses at most 2 (one parses records while the calling thread folds them
      *  into the log). Logs, reports and errors are identical whatever the value. */
     uint32_t threads;
+    /** Sharding for data-parallel training (docs/scale-out.md): with
+     *  shard_count > 1, only the customers with
+     *  clv_customer_shard(id, shard_count) == shard_index are kept; every
+     *  other row is skipped before it is checked or counted. 0 or 1 (default)
+     *  keeps every customer. */
+    uint32_t shard_count;
+    uint32_t shard_index;    /**< 0 .. shard_count - 1 */
 } clv_txlog_options;
 
 /** Counts of what a read did; fill with clv_txlog_report_init(). */
@@ -178,6 +185,16 @@ CLV_API CLV_NODISCARD int clv_txlog_append_u64(clv_txlog *log, uint64_t n, const
                                                const int32_t *days, const float *amounts,
                                                const float *quantities, const int32_t *events,
                                                clv_txlog_report *report);
+
+/**
+ * The shard of a customer id among `shards` (0 .. shards - 1; 0 when shards
+ * is 0 or 1): FNV-1a 64 of the id's bytes, mixed by MurmurHash3's fmix64
+ * (h ^= h >> 33; h *= 0xff51afd7ed558ccd; h ^= h >> 33;
+ * h *= 0xc4ceb9fe1a85ec53; h ^= h >> 33), modulo shards. Stable across
+ * platforms and releases, so that per-rank files written by another program
+ * with the same rule shard exactly as clv_txlog_options.shard_count does.
+ */
+CLV_API uint32_t clv_customer_shard(const char *id, uint32_t shards);
 
 /** Totals of the log so far (the per-call counts are those of all calls together). */
 CLV_API CLV_NODISCARD int clv_txlog_get_report(const clv_txlog *log, clv_txlog_report *out);

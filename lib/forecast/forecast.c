@@ -11,6 +11,9 @@
 #include "../nn/model_impl.h"
 #include "../pipeline/parse.h"
 #include "../pipeline/pipeline_impl.h"
+#include "../optim/optim_state.h"
+#include "checkpoint.h"
+#include "dist.h"
 #include "forecast_impl.h"
 
 CLV_API void clv_forecast_options_init(clv_forecast_options *o)
@@ -79,6 +82,7 @@ CLV_API void clv_forecaster_free(clv_forecaster *f)
     if (!f) return;
     clv_pipeline_free(f->pipe);
     for (int k = 0; k < CLV__MAX_ENSEMBLE; k++) clv_model_free(f->members[k]);
+    clv__free(f->ckpt_path);
     clv__free(f);
 }
 
@@ -221,7 +225,50 @@ static int build_inputs(const clv_forecaster *f, const clv_dataset *ds, int with
     return CLV_OK;
 }
 
-static void fit_scalers(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
+/* Each rank's (count, mean, sum of squared deviations), gathered through
+ * one reduction of zero-padded slots and merged in rank order (Chan et al.'s
+ * pairwise update): every rank gets the same numbers, and one rank's are
+ * left untouched, bit for bit. */
+static int merge_scalers(const clv_forecaster *f, double *cnt, double *mean, double *m2)
+{
+    enum { W = 1 + 2 * CLV__IN_COUNT };
+    const int32_t size = f->comm.size;
+    double *all = clv__calloc((size_t)size * W, sizeof(double));
+    int rc = clv__dist_agree(f, all ? CLV_OK : clv__oom(), "to allocate the input statistics");
+    if (rc != CLV_OK) {
+        clv__free(all);
+        return rc;
+    }
+    double *mine = all + (size_t)f->comm.rank * W;
+    mine[0] = *cnt;
+    memcpy(mine + 1, mean, CLV__IN_COUNT * sizeof(double));
+    memcpy(mine + 1 + CLV__IN_COUNT, m2, CLV__IN_COUNT * sizeof(double));
+    rc = clv__dist_sum_f64(f, all, (uint64_t)size * W);
+    if (rc == CLV_OK) {
+        double n = 0;
+        for (int32_t r = 0; r < size; r++) {
+            const double *s = all + (size_t)r * W, nb = s[0];
+            if (nb == 0) continue;
+            for (int k = 0; k < CLV__IN_COUNT; k++) {
+                const double mb = s[1 + k], m2b = s[1 + CLV__IN_COUNT + k];
+                if (n == 0) {
+                    mean[k] = mb;
+                    m2[k] = m2b;
+                } else {
+                    const double d = mb - mean[k], tot = n + nb;
+                    mean[k] += d * (nb / tot);
+                    m2[k] += m2b + d * d * (n * nb / tot);
+                }
+            }
+            n += nb;
+        }
+        *cnt = n;
+    }
+    clv__free(all);
+    return rc;
+}
+
+static int fit_scalers(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
 {
     double mean[CLV__IN_COUNT] = { 0 }, m2[CLV__IN_COUNT] = { 0 }, cnt = 0;
     for (uint64_t j = 0; j < sd->n; j++)
@@ -234,27 +281,31 @@ static void fit_scalers(clv_forecaster *f, const seqdata *sd, const uint64_t *or
                 m2[k] += d * (x[k] - mean[k]);
             }
         }
+    if (clv__dist_on(f)) CLV__TRY(merge_scalers(f, &cnt, mean, m2));
     for (int k = 0; k < CLV__IN_COUNT; k++) {
         double sd_k = cnt > 1 ? sqrt(m2[k] / cnt) : 0;
         f->in_mean[k] = (float)mean[k];
         f->in_scale[k] = sd_k > 1e-6 ? (float)(1.0 / sd_k) : 1.0f;
     }
+    return CLV_OK;
 }
 
 /* The largest customer age and weeks since the last purchase seen in
  * training (raw, in weeks): the roll-out holds those inputs there instead of
  * extrapolating the network beyond them. */
-static void fit_caps(clv_forecaster *f, const seqdata *sd)
+static int fit_caps(clv_forecaster *f, const seqdata *sd)
 {
-    double age = 0, since = 0;
+    double cap[2] = { 0, 0 };   /* age, since */
     for (uint64_t i = 0; i < sd->n; i++)
         for (int32_t t = 0; t < sd->len[i]; t++) {
             const float *x = sd->x + ((size_t)i * sd->T + t) * CLV__IN_COUNT;
-            age = fmax(age, expm1((double)x[CLV__IN_AGE]));
-            since = fmax(since, expm1((double)x[CLV__IN_SINCE_LAST]));
+            cap[0] = fmax(cap[0], expm1((double)x[CLV__IN_AGE]));
+            cap[1] = fmax(cap[1], expm1((double)x[CLV__IN_SINCE_LAST]));
         }
-    f->age_cap = (float)floor(age + 0.5);
-    f->since_cap = (float)floor(since + 0.5);
+    CLV__TRY(clv__dist_max_f64(f, cap, 2));
+    f->age_cap = (float)floor(cap[0] + 0.5);
+    f->since_cap = (float)floor(cap[1] + 0.5);
+    return CLV_OK;
 }
 
 static void normalise_row(const clv_forecaster *f, float *x)
@@ -402,9 +453,10 @@ static void shuffle(clv__rng *rng, uint64_t *perm, uint64_t n)
     }
 }
 
-/* Mean loss per held-out target week of the current model. */
+/* Loss summed over the held-out target weeks of this rank's customers, and
+ * their number (the caller reduces both over the ranks). */
 static int valid_loss(const clv_forecaster *f, clv_model *m, const seqdata *sd, const uint64_t *order, uint32_t B,
-                      batch_buf *b, double *out)
+                      batch_buf *b, double *sum_out, double *count_out)
 {
     double sum = 0, count = 0;
     for (uint64_t s = 0; s < sd->n; s += B) {
@@ -418,53 +470,154 @@ static int valid_loss(const clv_forecaster *f, clv_model *m, const seqdata *sd, 
         sum += loss;
         count += nt;
     }
-    *out = count > 0 ? sum / count : NAN;
+    *sum_out = sum;
+    *count_out = count;
+    return CLV_OK;
+}
+
+/* What the training runs of one fit share: the data, the customer order
+ * over all ranks, and the checkpoint to resume from. */
+typedef struct fit_ctx {
+    const seqdata *sd;
+    const uint64_t *order;          /* this rank's customers in id order */
+    const clv__global_order *go;    /* every rank's customers in id order */
+    uint64_t fingerprint;           /* of the checkpoints this fit writes and reads */
+    const clv__ckpt *resume;        /* NULL: start afresh */
+    uint32_t total_epochs;          /* passes completed over every run */
+} fit_ctx;
+
+/* Rank 0's checkpoint after pass `epoch` of run `stage` (checkpoint.h). */
+static int write_checkpoint(const clv_forecaster *f, const fit_ctx *fc, clv_model *m, const clv_optim *opt,
+                            const clv__rng *rng, uint32_t stage, uint32_t epoch, uint32_t epochs, double best,
+                            uint32_t best_epoch)
+{
+    clv__ckpt c;
+    memset(&c, 0, sizeof c);
+    c.fingerprint = fc->fingerprint;
+    c.stage = stage;
+    c.epoch = epoch;
+    c.epochs = stage > 0 ? epochs : 0;
+    c.best_epoch = best_epoch;
+    c.total_epochs = fc->total_epochs;
+    c.best = best;
+    memcpy(c.rng, rng->s, sizeof c.rng);
+    const float *state;
+    size_t nstate;
+    clv__optim_state(opt, &c.opt_t, &state, &nstate);
+    c.opt_n = nstate;
+    c.opt_state = (float *)state;   /* borrowed: not freed below */
+    c.nparams = clv_model_param_count(m);
+    c.params = clv_model_params(m);
+    c.ndone = stage > 0 ? stage - 1 : 0;
+    int rc = CLV_OK;
+    if (c.ndone) {
+        c.done = clv__calloc((size_t)c.ndone * c.nparams, sizeof(float));
+        if (!c.done) return clv__oom();
+        for (uint32_t k = 0; k < c.ndone && rc == CLV_OK; k++)
+            rc = clv_model_get_params(f->members[k], c.done + (size_t)k * c.nparams, c.nparams);
+    }
+    if (rc == CLV_OK) rc = clv__ckpt_save(f->ckpt_path, &c);
+    clv__free(c.done);
+    return rc;
+}
+
+/* Put a run back where the checkpoint left it. The shuffled order is not
+ * stored: replaying the passes' shuffles rebuilds it, and the generator's
+ * state after the replay must be the stored one. */
+static int resume_run(const fit_ctx *fc, clv_model *m, clv_optim *opt, clv__rng *rng, uint64_t *perm, uint64_t n)
+{
+    const clv__ckpt *c = fc->resume;
+    const uint64_t P = clv_model_param_count(m);
+    if (c->nparams != P || c->ndone + 1 < c->stage)
+        return clv__error(CLV_ESTATE, "clv_forecaster_fit: the checkpoint's networks do not fit this configuration");
+    CLV__TRY(clv_model_set_params(m, c->params, P));
+    CLV__TRY(clv__optim_restore(opt, c->opt_t, c->opt_state, (size_t)c->opt_n, (size_t)P));
+    for (uint32_t e = 0; e < c->epoch; e++) shuffle(rng, perm, n);
+    if (memcmp(rng->s, c->rng, sizeof c->rng) != 0)
+        return clv__error(CLV_ESTATE, "clv_forecaster_fit: the checkpoint's shuffling state does not match this data");
     return CLV_OK;
 }
 
 /* Train for up to `epochs` passes on the targets `which` selects. With
  * `patience` > 0, the loss on the held-out weeks is measured after every
  * pass and training stops once it has not improved for `patience` passes;
- * *best_epoch is the pass with the lowest held-out loss. */
-static int train(clv_forecaster *f, clv_model *m, uint64_t seed, const seqdata *sd, const uint64_t *order, int which,
-                 uint32_t epochs, uint32_t patience, uint32_t *best_epoch)
+ * *best_epoch is the pass with the lowest held-out loss.
+ *
+ * Batches are drawn from the shuffled global customer order, so they are
+ * the same whatever the number of ranks: each rank runs the customers of a
+ * batch it holds, the gradient sums are all-reduced, and every rank takes
+ * the same step (the loss is divided by the batch's global target count). */
+static int train(clv_forecaster *f, clv_model *m, uint64_t seed, fit_ctx *fc, int which, uint32_t epochs,
+                 uint32_t patience, uint32_t stage, uint32_t *best_epoch)
 {
     const clv_forecast_options *o = &f->o;
+    const seqdata *sd = fc->sd;
+    const uint64_t N = fc->go->n, P = clv_model_param_count(m);
+    const int dist = clv__dist_on(f);
     clv_optim_options oo;
     clv_optim_options_init(&oo, CLV_OPTIM_ADAMW);
     oo.lr = o->lr;
     oo.weight_decay = o->weight_decay;
     oo.clip_norm = 5.0f;
     clv_optim *opt;
-    CLV__TRY(clv_optim_new(&opt, &oo));
-    const uint32_t B = o->batch_size < sd->n ? o->batch_size : (uint32_t)sd->n;
+    CLV__TRY(clv__dist_agree(f, clv_optim_new(&opt, &oo), "to create its optimizer"));
+    const uint32_t B = o->batch_size < N ? o->batch_size : (uint32_t)N;
     batch_buf b;
-    uint64_t *perm = clv__calloc(sd->n, sizeof *perm);
-    int rc = perm ? batch_alloc(&b, B, sd->T) : clv__oom();
+    memset(&b, 0, sizeof b);
+    uint64_t *perm = clv__calloc(N ? N : 1, sizeof *perm), *idx = clv__calloc(B ? B : 1, sizeof *idx);
+    int rc = perm && idx ? batch_alloc(&b, B, sd->T) : clv__oom();
+    rc = clv__dist_agree(f, rc, "to allocate its training buffers");
     if (rc != CLV_OK) {
+        batch_free(&b);
         clv__free(perm);
+        clv__free(idx);
         clv_optim_free(opt);
         return rc;
     }
-    memcpy(perm, order, sd->n * sizeof *perm);
+    for (uint64_t j = 0; j < N; j++) perm[j] = j;
     clv__rng rng;
     clv__rng_seed(&rng, seed ^ 0x5eedf00dULL);
     const double t0 = clv__now_seconds();
     double best = INFINITY;
     *best_epoch = epochs;
-    for (uint32_t e = 1; e <= epochs && rc == CLV_OK; e++) {
-        shuffle(&rng, perm, sd->n);
+    uint32_t first = 1;
+    if (fc->resume && fc->resume->stage == stage) {
+        rc = resume_run(fc, m, opt, &rng, perm, N);
+        first = fc->resume->epoch + 1;
+        best = fc->resume->best;
+        if (stage == 0) *best_epoch = fc->resume->best_epoch;
+        if (patience > 0 && fc->resume->epoch >= *best_epoch + patience) first = epochs + 1;   /* it had stopped */
+    }
+    for (uint32_t e = first; e <= epochs && rc == CLV_OK; e++) {
+        shuffle(&rng, perm, N);
         double sum = 0, count = 0;
-        for (uint64_t s = 0; s < sd->n && rc == CLV_OK; s += B) {
-            uint32_t nb = (uint32_t)(sd->n - s < B ? sd->n - s : B);
-            double nt, loss = 0;
-            uint32_t Tb = gather(sd, perm + s, nb, o->valid_weeks, which, &b, &nt);
+        for (uint64_t s = 0; s < N && rc == CLV_OK; s += B) {
+            const uint32_t nb = (uint32_t)(N - s < B ? N - s : B);
+            uint32_t nloc = 0;
+            for (uint32_t k = 0; k < nb; k++) {
+                const uint64_t li = fc->go->local[perm[s + k]];
+                if (li != CLV__NOT_LOCAL) idx[nloc++] = li;
+            }
+            double nt = 0, loss = 0;
+            const uint32_t Tb = nloc ? gather(sd, idx, nloc, o->valid_weeks, which, &b, &nt) : 1;
+            if (dist && (rc = clv__dist_sum_f64(f, &nt, 1)) != CLV_OK) break;
             if (nt == 0) continue;
-            rc = clv_model_zero_grad(m);
-            if (rc == CLV_OK) rc = clv_model_forward(m, nb, Tb, b.x, b.len, NULL, NULL, b.out);
-            if (rc == CLV_OK) add_offsets(f, b.x, (size_t)nb * Tb, b.out);
-            if (rc == CLV_OK) rc = batch_loss(&b, nb * Tb, nt, &loss);
-            if (rc == CLV_OK) rc = clv_model_backward(m, NULL, b.d, NULL, NULL);
+            int lrc = clv_model_zero_grad(m);
+            if (nloc > 0) {
+                if (lrc == CLV_OK) lrc = clv_model_forward(m, nloc, Tb, b.x, b.len, NULL, NULL, b.out);
+                if (lrc == CLV_OK) add_offsets(f, b.x, (size_t)nloc * Tb, b.out);
+                if (lrc == CLV_OK) lrc = batch_loss(&b, nloc * Tb, nt, &loss);
+                if (lrc == CLV_OK) lrc = clv_model_backward(m, NULL, b.d, NULL, NULL);
+            }
+            if (dist) {
+                /* A rank that failed still joins the reduction, with NaN
+                 * gradients: every rank's step then fails together. */
+                float *g = clv_model_grads(m);
+                if (lrc != CLV_OK)
+                    for (uint64_t k = 0; k < P; k++) g[k] = NAN;
+                rc = clv__dist_sum_f32(f, g, P);
+            }
+            if (rc == CLV_OK) rc = lrc;
             if (rc == CLV_OK) rc = clv_optim_step(opt, m);
             if (rc == CLV_ENUMERIC) {
                 /* Copy the cause first: it lives in the buffer clv__error writes. */
@@ -475,24 +628,50 @@ static int train(clv_forecaster *f, clv_model *m, uint64_t seed, const seqdata *
             sum += loss;
             count += nt;
         }
-        double vl = NAN;
+        double vsum = 0, vcount = 0, vl = NAN;
+        if (rc == CLV_OK && patience > 0) rc = valid_loss(f, m, sd, fc->order, B, &b, &vsum, &vcount);
+        if (dist) {
+            rc = clv__dist_agree(f, rc, "in its training pass");
+            double tot[3] = { sum, vsum, vcount };
+            if (rc == CLV_OK) rc = clv__dist_sum_f64(f, tot, 3);
+            sum = tot[0];
+            vsum = tot[1];
+            vcount = tot[2];
+        }
         if (rc == CLV_OK && patience > 0) {
-            rc = valid_loss(f, m, sd, order, B, &b, &vl);
-            if (rc == CLV_OK && vl < best * (1 - 1e-4)) {
+            vl = vcount > 0 ? vsum / vcount : NAN;
+            if (vl < best * (1 - 1e-4)) {
                 best = vl;
                 *best_epoch = e;
             }
         }
-        if (rc == CLV_OK && f->cb) {
+        if (rc != CLV_OK) break;
+        fc->total_epochs++;
+        /* Before the callback: a process killed from there (or while it
+         * runs) still leaves this pass's checkpoint behind. */
+        int ck = CLV_OK, stop = 0;
+        if (f->ckpt_path && clv__dist_rank(f) == 0)
+            ck = write_checkpoint(f, fc, m, opt, &rng, stage, e, epochs, best, *best_epoch);
+        if (f->cb) {
             clv_fit_progress pr = { sizeof pr, e, epochs, count > 0 ? sum / count : 0, 0, 0, vl };
             pr.elapsed_seconds = clv__now_seconds() - t0;
             pr.eta_seconds = pr.elapsed_seconds / e * (epochs - e);
-            if (f->cb(&pr, f->cb_user)) rc = clv__error(CLV_ECANCELED, "clv_forecaster_fit: canceled by the callback after epoch %u", e);
+            stop = f->cb(&pr, f->cb_user) != 0;
         }
+        if (dist) {
+            double flags[2] = { stop, ck != CLV_OK };
+            rc = clv__dist_max_f64(f, flags, 2);
+            stop = flags[0] > 0;
+            if (rc == CLV_OK && ck == CLV_OK && flags[1] > 0)
+                rc = clv__error(CLV_EIO, "clv_forecaster_fit: rank 0 could not write the checkpoint (see its message)");
+        }
+        if (rc == CLV_OK) rc = ck;
+        if (rc == CLV_OK && stop) rc = clv__error(CLV_ECANCELED, "clv_forecaster_fit: canceled by the callback after epoch %u", e);
         if (patience > 0 && e >= *best_epoch + patience) break;
     }
     batch_free(&b);
     clv__free(perm);
+    clv__free(idx);
     clv_optim_free(opt);
     return rc;
 }
@@ -526,36 +705,53 @@ static void free_members(clv_forecaster *f)
  * from too. Without held-out targets (histories shorter than the split) the
  * count falls back to about 2400 optimizer steps, 4..30 passes. The networks
  * differ only in their seeds (initialisation and shuffling): averaging them
- * removes most of the seed-to-seed spread of a single network. */
-static int fit_model(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
+ * removes most of the seed-to-seed spread of a single network. Runs that a
+ * checkpoint records as finished are taken from it. */
+static int fit_model(clv_forecaster *f, fit_ctx *fc)
 {
     const clv_forecast_options *o = &f->o;
+    const seqdata *sd = fc->sd;
+    const clv__ckpt *ck = fc->resume;
     uint32_t epochs = o->epochs, best = 0;
     int rc = CLV_OK;
     if (epochs == 0 && o->valid_weeks > 0) {
-        uint64_t nvalid = 0, ntrain = 0;
+        double nvalid_ntrain[2] = { 0, 0 };
         for (uint64_t i = 0; i < sd->n; i++)
             for (int32_t t = 0; t < sd->len[i]; t++)
-                if (sd->cls[(size_t)i * sd->T + t] >= 0) {
-                    if (target_used(sd, i, (uint32_t)t, o->valid_weeks, TARGETS_VALID)) nvalid++;
-                    else ntrain++;
-                }
-        if (nvalid > 0 && ntrain > 0) {
-            clv_model *m = NULL;
-            rc = new_model(f, o->seed, &m);
-            if (rc == CLV_OK) rc = train(f, m, o->seed, sd, order, TARGETS_TRAIN, o->max_epochs, CLV__PATIENCE, &best);
-            clv_model_free(m);
+                if (sd->cls[(size_t)i * sd->T + t] >= 0)
+                    nvalid_ntrain[target_used(sd, i, (uint32_t)t, o->valid_weeks, TARGETS_VALID) ? 0 : 1]++;
+        rc = clv__dist_sum_f64(f, nvalid_ntrain, 2);
+        if (rc == CLV_OK && nvalid_ntrain[0] > 0 && nvalid_ntrain[1] > 0) {
+            if (ck && ck->stage > 0) {
+                best = ck->epochs;   /* the early-stopping run had finished */
+            } else {
+                clv_model *m = NULL;
+                rc = clv__dist_agree(f, new_model(f, o->seed, &m), "to create a network");
+                if (rc == CLV_OK) rc = train(f, m, o->seed, fc, TARGETS_TRAIN, o->max_epochs, CLV__PATIENCE, 0, &best);
+                clv_model_free(m);
+            }
             epochs = best;
         }
     }
     if (rc == CLV_OK && epochs == 0) {
-        const uint32_t B = o->batch_size < sd->n ? o->batch_size : (uint32_t)sd->n;
-        const uint64_t per_epoch = (sd->n + B - 1) / B, e = (2400 + per_epoch - 1) / per_epoch;
+        const uint64_t N = fc->go->n;
+        const uint32_t B = o->batch_size < N ? o->batch_size : (uint32_t)N;
+        const uint64_t per_epoch = (N + B - 1) / B, e = (2400 + per_epoch - 1) / per_epoch;
         epochs = (uint32_t)(e < 4 ? 4 : e > 30 ? 30 : e);
     }
     for (uint32_t k = 0; rc == CLV_OK && k < o->ensemble; k++) {
-        rc = new_model(f, o->seed + k, &f->members[k]);
-        if (rc == CLV_OK) rc = train(f, f->members[k], o->seed + k, sd, order, TARGETS_ALL, epochs, 0, &best);
+        rc = clv__dist_agree(f, new_model(f, o->seed + k, &f->members[k]), "to create a network");
+        if (rc != CLV_OK) break;
+        const uint64_t P = clv_model_param_count(f->members[k]);
+        if (ck && ck->stage > k + 1) {
+            if (ck->nparams != P) rc = clv__error(CLV_ESTATE, "clv_forecaster_fit: the checkpoint's networks do not fit this configuration");
+            else rc = clv_model_set_params(f->members[k], ck->done + (size_t)k * P, P);
+        } else {
+            rc = train(f, f->members[k], o->seed + k, fc, TARGETS_ALL, epochs, 0, k + 1, &best);
+        }
+        /* Every rank took the same steps; rank 0's networks make sure of it
+         * should a transport's reduction differ in the last bit by rank. */
+        if (rc == CLV_OK && clv__dist_on(f)) rc = clv__dist_bcast(f, clv_model_params(f->members[k]), P * sizeof(float), 0);
     }
     if (rc == CLV_OK) f->epochs_trained = epochs;
     return rc;
@@ -565,28 +761,26 @@ static int fit_model(clv_forecaster *f, const seqdata *sd, const uint64_t *order
  * class, both from the training weeks, for the roll-out's sampling. */
 static int fit_sampling_stats(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
 {
-    double top = 0, ntop = 0;
+    double top[2] = { 0, 0 };   /* sum, count */
     for (uint64_t j = 0; j < sd->n; j++)   /* id order: sums must not follow the log's row order */
         for (int32_t t = 0; t + 1 < sd->len[order[j]]; t++) {
             const size_t r = (size_t)order[j] * sd->T + t;
             if (sd->cls[r] == CLV__TX_CLASSES - 1) {
                 /* the raw count is the next step's (un-normalised) TX input */
                 const float *xn = sd->x + (r + 1) * CLV__IN_COUNT;
-                top += xn[CLV__IN_TX] / f->in_scale[CLV__IN_TX] + f->in_mean[CLV__IN_TX];
-                ntop++;
+                top[0] += xn[CLV__IN_TX] / f->in_scale[CLV__IN_TX] + f->in_mean[CLV__IN_TX];
+                top[1]++;
             }
         }
-    f->top_class_mean = ntop > 0 ? top / ntop : (double)(CLV__TX_CLASSES - 1);
-    clv_workspace *ws;
-    CLV__TRY(clv_workspace_new(&ws));
-    float *out = clv__calloc((size_t)sd->T * CLV__OUT_COUNT, sizeof(float));
-    if (!out) {
-        clv_workspace_free(ws);
-        return clv__oom();
-    }
-    int rc = CLV_OK;
+    CLV__TRY(clv__dist_sum_f64(f, top, 2));
+    f->top_class_mean = top[1] > 0 ? top[0] / top[1] : (double)(CLV__TX_CLASSES - 1);
+    clv_workspace *ws = NULL;
+    int rc = clv_workspace_new(&ws);
+    float *out = rc == CLV_OK ? clv__calloc((size_t)sd->T * CLV__OUT_COUNT, sizeof(float)) : NULL;
+    if (rc == CLV_OK && !out) rc = clv__oom();
+    rc = clv__dist_agree(f, rc, "to allocate a workspace");
     for (uint32_t m = 0; m < f->o.ensemble && rc == CLV_OK; m++) {
-        double ss = 0, nv = 0;
+        double ss[2] = { 0, 0 };   /* squared residuals, count */
         for (uint64_t j = 0; j < sd->n && rc == CLV_OK; j++) {
             const uint64_t i = order[j];
             const uint32_t L = (uint32_t)sd->len[i];
@@ -597,12 +791,14 @@ static int fit_sampling_stats(clv_forecaster *f, const seqdata *sd, const uint64
                 const size_t r = (size_t)i * sd->T + t;
                 if (isfinite(sd->val[r])) {
                     double e = sd->val[r] - out[(size_t)t * CLV__OUT_COUNT + CLV__TX_CLASSES];
-                    ss += e * e;
-                    nv++;
+                    ss[0] += e * e;
+                    ss[1]++;
                 }
             }
         }
-        f->value_sigma[m] = nv > 0 ? fmin(sqrt(ss / nv), CLV__VALUE_SIGMA_MAX) : 0.0;
+        rc = clv__dist_agree(f, rc, "in the residual spread");
+        if (rc == CLV_OK) rc = clv__dist_sum_f64(f, ss, 2);
+        f->value_sigma[m] = ss[1] > 0 ? fmin(sqrt(ss[0] / ss[1]), CLV__VALUE_SIGMA_MAX) : 0.0;
     }
     clv__free(out);
     clv_workspace_free(ws);
@@ -635,50 +831,98 @@ static uint64_t *canonical_order(const char *ids, const uint64_t *off, uint64_t 
     return order;
 }
 
+/* What a checkpoint must have been written for: everything that changes the
+ * training runs (not threads, samples or the horizon, which only predict
+ * reads), the cutoff, and the customers over all ranks. */
+static uint64_t fit_fingerprint(const clv_forecaster *f, int32_t cutoff, const clv__global_order *go)
+{
+    const clv_forecast_options *o = &f->o;
+    uint64_t v[16] = { (uint64_t)(uint32_t)o->cell, o->hidden_size, o->num_layers, o->epochs, o->batch_size, 0, 0,
+                       o->max_steps, o->seed, o->valid_weeks, o->max_epochs, o->ensemble, (uint64_t)(uint32_t)cutoff,
+                       go->n, go->id_hash, 0x636b7074 };
+    memcpy(&v[5], &o->lr, sizeof o->lr);
+    memcpy(&v[6], &o->weight_decay, sizeof o->weight_decay);
+    return clv__hash_bytes(v, sizeof v, 0xc1f);
+}
+
+/* The earliest day over every rank's log (+inf for an empty one), for the
+ * season rule below. */
+static int first_day(const clv_forecaster *f, const clv_txlog *log, double *out)
+{
+    clv_txlog_report rep;
+    clv_txlog_report_init(&rep);
+    CLV__TRY(clv_txlog_get_report(log, &rep));
+    double neg = rep.customers > 0 ? -(double)rep.first_day : -INFINITY;
+    CLV__TRY(clv__dist_max_f64(f, &neg, 1));
+    *out = -neg;
+    return CLV_OK;
+}
+
 CLV_API int clv_forecaster_fit(clv_forecaster *f, const clv_txlog *log, int32_t cutoff)
 {
     static const char fn[] = "clv_forecaster_fit";
     CLV__CHECK_ARG(f != NULL && log != NULL, "%s: forecaster or log is NULL", fn);
     f->fitted = 0;
+    f->resumed_epoch = 0;
     clv_pipeline_free(f->pipe);
     f->pipe = NULL;
     free_members(f);
-    CLV__TRY(make_pipeline(f, &f->pipe));
-    CLV__TRY(clv_pipeline_fit(f->pipe, log, cutoff));
-    clv_dataset *ds;
-    CLV__TRY(clv_pipeline_transform(f->pipe, log, cutoff, cutoff, &ds));
+    /* Each rank prepares its own customers; any failure is every rank's
+     * (clv__dist_agree), so that none waits forever in a collective. */
+    clv_dataset *ds = NULL;
+    int rc = make_pipeline(f, &f->pipe);
+    if (rc == CLV_OK) rc = clv_pipeline_fit(f->pipe, log, cutoff);
+    if (rc == CLV_OK) rc = clv_pipeline_transform(f->pipe, log, cutoff, cutoff, &ds);
+    rc = clv__dist_agree(f, rc, "to prepare its customers");
+    if (rc != CLV_OK) {
+        clv_dataset_free(ds);
+        return rc;
+    }
     /* A week-of-year effect can only be told apart from customer age with at
      * least two years of history; with less (CDNOW: 39 weeks, all customers
      * acquired in one quarter) the calendar inputs would be confounded with
      * age and extrapolated in the roll-out, so they stay 0. */
-    clv_txlog_report rep;
-    clv_txlog_report_init(&rep);
-    int rc = clv_txlog_get_report(log, &rep);
-    f->use_season = rc == CLV_OK && (int64_t)cutoff - rep.first_day >= 730;
+    double first = 0;
+    rc = first_day(f, log, &first);
+    f->use_season = rc == CLV_OK && (double)cutoff - first >= 730;
     /* Customers in id order for everything order-sensitive (sums, fits, the
      * shuffle): the log's row order, which rows after the cutoff can change,
-     * must not change the model. */
+     * must not change the model; nor must the number of ranks. */
     uint64_t *order = rc == CLV_OK ? canonical_order(ds->ids, ds->id_off, ds->n) : NULL;
     if (rc == CLV_OK && !order) rc = clv__oom();
+    clv__global_order go;
+    memset(&go, 0, sizeof go);
+    rc = clv__dist_agree(f, rc, "to order its customers");
+    if (rc == CLV_OK) rc = clv__dist_global_order(f, ds->ids, ds->id_off, ds->n, order, &go);
     seqdata sd;
     memset(&sd, 0, sizeof sd);
-    if (rc == CLV_OK) rc = clv__prior_fit(f, ds, order);
-    if (rc == CLV_OK) rc = build_inputs(f, ds, 1, &sd);
+    if (rc == CLV_OK) rc = clv__prior_fit(f, ds, &go);
+    if (rc == CLV_OK) rc = clv__dist_agree(f, build_inputs(f, ds, 1, &sd), "to build its inputs");
     clv_dataset_free(ds);
-    uint64_t targets = 0;
+    double targets = 0;
     for (uint64_t r = 0; rc == CLV_OK && r < sd.n * sd.T; r++) targets += sd.cls[r] >= 0;
+    if (rc == CLV_OK) rc = clv__dist_sum_f64(f, &targets, 1);
     if (rc == CLV_OK && targets == 0)
         rc = clv__error(CLV_ESTATE, "%s: no customer has two or more weeks of history before the cutoff; nothing to learn from", fn);
-    if (rc != CLV_OK) {
-        clv__free(order);
-        seqdata_free(&sd);
-        return rc;
+    if (rc == CLV_OK) rc = fit_scalers(f, &sd, order);
+    if (rc == CLV_OK) rc = fit_caps(f, &sd);
+    if (rc == CLV_OK) normalise(f, &sd);
+    fit_ctx fc = { &sd, order, &go, 0, NULL, 0 };
+    clv__ckpt ck;
+    int found = 0;
+    memset(&ck, 0, sizeof ck);
+    if (rc == CLV_OK && f->ckpt_path) {
+        fc.fingerprint = fit_fingerprint(f, cutoff, &go);
+        rc = clv__ckpt_load(f, fc.fingerprint, &ck, &found);
+        if (found) {
+            fc.resume = &ck;
+            fc.total_epochs = f->resumed_epoch = ck.total_epochs;
+        }
     }
-    fit_scalers(f, &sd, order);
-    fit_caps(f, &sd);
-    normalise(f, &sd);
-    rc = fit_model(f, &sd, order);
+    if (rc == CLV_OK) rc = fit_model(f, &fc);
     if (rc == CLV_OK) rc = fit_sampling_stats(f, &sd, order);
+    clv__ckpt_free(&ck);
+    clv__global_order_free(&go);
     clv__free(order);
     seqdata_free(&sd);
     if (rc != CLV_OK) return rc;

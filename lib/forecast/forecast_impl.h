@@ -52,6 +52,9 @@ struct clv_forecaster {
     double prior_gg[3];      /* p, q, gamma */
     clv_fit_callback cb;
     void *cb_user;
+    clv_comm comm;           /* data-parallel fit (dist.c); comm.size == 0: none */
+    char *ckpt_path;         /* checkpoint after every epoch (checkpoint.c); NULL: none */
+    uint32_t resumed_epoch;  /* epochs the last fit took from a checkpoint */
 };
 
 struct clv_prediction {
@@ -67,9 +70,11 @@ struct clv_prediction {
 };
 
 /* Fit BG/NBD and Gamma-Gamma on the calibration summaries of `ds`, taken in
- * the customer order `order` (ids sorted); a log
- * they cannot describe turns the posterior inputs off (not an error). */
-int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const uint64_t *order);
+ * the global customer order `go` (ids sorted; dist.h), gathered over every
+ * rank of a data-parallel fit; a log they cannot describe turns the
+ * posterior inputs off (not an error). */
+struct clv__global_order;
+int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const struct clv__global_order *go);
 /* Non-zero when the stored parameters are ones the posterior inputs accept. */
 int clv__prior_params_ok(const clv_forecaster *f);
 /* Fill in[CLV__IN_P_ALIVE .. CLV__IN_GG_VALUE] for a history with these

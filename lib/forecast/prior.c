@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../pipeline/pipeline_impl.h"
+#include "dist.h"
 #include "forecast_impl.h"
 
 int clv__prior_params_ok(const clv_forecaster *f)
@@ -21,31 +22,27 @@ int clv__prior_params_ok(const clv_forecaster *f)
     return f->prior_gg[1] > 1.0;   /* the Gamma-Gamma mean needs q > 1 */
 }
 
-int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const uint64_t *order)
+int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const clv__global_order *go)
 {
     f->use_prior = 0;
     memset(f->prior_bgnbd, 0, sizeof f->prior_bgnbd);
     memset(f->prior_gg, 0, sizeof f->prior_gg);
-    const uint64_t n = ds->n;
+    const uint64_t n = go->n;
     if (n == 0) return CLV_OK;
-    float *x = clv__calloc(n, sizeof(float)), *tx = clv__calloc(n, sizeof(float)), *T = clv__calloc(n, sizeof(float));
-    if (!x || !tx || !T) {
-        clv__free(x);
-        clv__free(tx);
-        clv__free(T);
-        return clv__oom();
+    /* Four arrays in one block, so that a data-parallel fit gathers them
+     * with one reduction: each rank fills its customers' places, the others
+     * are 0, and the sum is every customer's summary, exactly. */
+    float *all = clv__calloc((size_t)n * 4, sizeof(float));
+    int rc = clv__dist_agree(f, all ? CLV_OK : clv__oom(), "to allocate the calibration summaries");
+    if (rc != CLV_OK) {
+        clv__free(all);
+        return rc;
     }
-    /* In id order (`order`), so that the likelihood sums, and the fitted
-     * bits, do not follow the log's row order. */
-    float *m = clv__calloc(n, sizeof(float));
-    if (!m) {
-        clv__free(x);
-        clv__free(tx);
-        clv__free(T);
-        return clv__oom();
-    }
-    for (uint64_t j = 0; j < n; j++) {
-        const uint64_t i = order[j];
+    float *x = all, *tx = all + n, *T = all + 2 * n, *m = all + 3 * n;
+    /* In global id order (go->pos), so that the likelihood sums, and the
+     * fitted bits, follow neither the log's row order nor the ranks. */
+    for (uint64_t i = 0; i < ds->n; i++) {
+        const uint64_t j = go->pos[i];
         /* Whole weeks counted back from the cutoff, exactly as the weekly
          * inputs measure them (clv__prior_inputs): T = age in weeks + 1,
          * t_x = age in weeks - weeks since the last purchase. */
@@ -55,12 +52,14 @@ int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const uint64_t *ord
         tx[j] = x[j] > 0 ? (float)(age_w - since_w) : 0.0f;
         m[j] = ds->monetary_repeat[i];
     }
-    int rc = clv_bgnbd_fit(NULL, n, x, tx, T, f->prior_bgnbd, NULL);
+    rc = clv__dist_sum_f32(f, all, (uint64_t)n * 4);
+    if (rc != CLV_OK) {
+        clv__free(all);
+        return rc;
+    }
+    rc = clv_bgnbd_fit(NULL, n, x, tx, T, f->prior_bgnbd, NULL);
     int rg = rc == CLV_OK ? clv_gammagamma_fit(NULL, n, x, m, f->prior_gg, NULL) : rc;
-    clv__free(m);
-    clv__free(x);
-    clv__free(tx);
-    clv__free(T);
+    clv__free(all);
     if (rc == CLV_ENOMEM || rg == CLV_ENOMEM) return CLV_ENOMEM;
     /* Logs these models cannot describe (no repeat buyer, parameters running
      * off to infinity) leave the inputs at 0: the network still has the raw

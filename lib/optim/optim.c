@@ -5,6 +5,7 @@
 
 #include "../clv_internal.h"
 #include "../core/ops.h"
+#include "optim_state.h"
 
 /* Smallest struct_size we can act on: without `kind` there are no defaults
  * to fill the rest from. */
@@ -427,4 +428,25 @@ CLV_API float clv_optim_last_lr(const clv_optim *opt) { return opt ? opt->last_l
 CLV_API float clv_optim_last_grad_norm(const clv_optim *opt)
 {
     return opt ? opt->last_grad_norm : 0.0f;
+}
+
+/* ---- checkpoint access (optim_state.h) ----------------------------------- */
+
+void clv__optim_state(const clv_optim *opt, uint64_t *t, const float **state, size_t *nfloats)
+{
+    *t = opt->t;
+    *state = opt->state;
+    *nfloats = opt->count ? state_buffers(&opt->o) * opt->count : 0;
+}
+
+int clv__optim_restore(clv_optim *opt, uint64_t t, const float *state, size_t nfloats, size_t count)
+{
+    drop_state(opt);
+    opt->t = t;
+    if (t == 0 && nfloats == 0) return CLV_OK;
+    if (nfloats != state_buffers(&opt->o) * count)
+        return clv__error(CLV_ESHAPE, "optimizer state of %zu floats does not fit %zu parameters", nfloats, count);
+    CLV__TRY(ensure_state(opt, count));
+    if (nfloats) memcpy(opt->state, state, nfloats * sizeof(float));
+    return CLV_OK;
 }

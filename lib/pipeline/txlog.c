@@ -67,6 +67,9 @@ static int validate_options(const clv_txlog_options *o)
     CLV__CHECK_ARG(o->max_line_bytes >= 64 && o->max_line_bytes <= (1u << 30),
                    "%s: max_line_bytes = %u, expected 64..2^30", fn, o->max_line_bytes);
     CLV__CHECK_ARG(o->threads <= 256, "%s: threads = %u, expected 0 (one per online CPU) .. 256", fn, o->threads);
+    CLV__CHECK_ARG(o->shard_count <= 1 || o->shard_index < o->shard_count,
+                   "%s: shard_index = %u, expected 0..%u (shard_count = %u)", fn, o->shard_index,
+                   o->shard_count - 1, o->shard_count);
     return CLV_OK;
 }
 
@@ -359,12 +362,40 @@ static int day_record(clv_txlog *log, uint32_t ci, int32_t day, clv__day_rec **o
     return CLV_OK;
 }
 
+/* FNV-1a 64, then MurmurHash3's 64-bit finaliser: simple enough for any
+ * other program to reproduce when it writes per-rank files, independent of
+ * the log's own (seeded) hash. The finaliser matters: FNV-1a's low bits are
+ * poorly mixed (its lowest bit is the parity of the bytes' lowest bits), and
+ * a shard count of 2, 4, 8 ... reads only those. */
+static uint64_t shard_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+CLV_API uint32_t clv_customer_shard(const char *id, uint32_t shards)
+{
+    if (!id || shards <= 1) return 0;
+    return (uint32_t)(shard_hash(id, strlen(id)) % shards);
+}
+
 int clv__txlog_add(clv_txlog *log, const clv__row *row, const char **why)
 {
     const clv_txlog_options *o = &log->o;
     clv_txlog_report *t = &log->totals;
     const int purchase = row->event == CLV_EVENT_PURCHASE;
     *why = NULL;
+    /* Another rank's customer: not ours to check, count or keep. */
+    if (o->shard_count > 1 && shard_hash(row->id, row->id_len) % o->shard_count != o->shard_index) return CLV_OK;
 
     /* Day records keep float sums. A finite double such as 1e39 is inf as a
      * float, and a few 3e38 rows overflow a day's or a customer's total:
