@@ -129,10 +129,12 @@ CLV_API const float *clv_backtest_actual_spend_per_customer(const clv_backtest *
  * models: the unconditional curve from each customer's first purchase and the
  * conditional forecast from the cutoff; the sequence model: its weekly
  * roll-out; a model with only a horizon total is drawn as one point). Every
- * <svg> carries data-chart="learning-curve", "deciles" (one per model, with
+ * chart element (`svg`) carries data-chart="learning-curve", "deciles" (one per model, with
  * data-model), "gain", "tracking" or "tracking-weekly". Written atomically
  * (temporary file + rename): on failure an existing file at `path` is left
  * as it was.
+ * @param bt     the backtest to report.
+ * @param path   the HTML file to write.
  * @param title  heading of the report, escaped (NULL: "libclv backtest report").
  * @return CLV_OK, CLV_EINVAL (NULL backtest or path, empty path), CLV_EIO
  *         (naming the path and the OS error), CLV_ENOMEM.

@@ -95,6 +95,8 @@ CLV_API CLV_NODISCARD int clv_bgnbd_loglik(const double params[4], uint64_t n, c
  * BG/NBD expected number of repeat transactions E[X(t)] of a customer drawn
  * at random, t time units after their first purchase (what the tracking plot
  * of lifetimes and CLVTools sums over a cohort).
+ * @param params { r, alpha, a, b } as clv_bgnbd_fit() gives them.
+ * @param n   number of times.
  * @param t   [n] times since the first purchase (finite, >= 0).
  * @param out [n] receives E[X(t[i])].
  * @return CLV_OK, CLV_EINVAL (NULL, bad params or t), CLV_ENUMERIC (a = 1,

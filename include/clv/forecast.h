@@ -225,9 +225,16 @@ CLV_API double clv_explanation_baseline(const clv_explanation *e);
  * up to floating-point summation order (docs/scale-out.md gives the
  * measured tolerance). */
 
-/** Element types and reductions of clv_comm.allreduce. */
-typedef enum clv_comm_type { CLV_COMM_FLOAT32 = 0, CLV_COMM_FLOAT64 = 1 } clv_comm_type;
-typedef enum clv_comm_op { CLV_COMM_SUM = 0, CLV_COMM_MAX = 1 } clv_comm_op;
+/** Element types of clv_comm.allreduce. */
+typedef enum clv_comm_type {
+    CLV_COMM_FLOAT32 = 0,    /**< float */
+    CLV_COMM_FLOAT64 = 1     /**< double */
+} clv_comm_type;
+/** Reductions of clv_comm.allreduce. */
+typedef enum clv_comm_op {
+    CLV_COMM_SUM = 0,        /**< element-wise sum over ranks */
+    CLV_COMM_MAX = 1         /**< element-wise maximum over ranks */
+} clv_comm_op;
 
 /**
  * A communicator; fill with clv_comm_init(), then set rank, size, ctx and
@@ -238,7 +245,7 @@ typedef enum clv_comm_op { CLV_COMM_SUM = 0, CLV_COMM_MAX = 1 } clv_comm_op;
  * also broadcasts rank 0's trained networks at the end as a safeguard).
  */
 typedef struct clv_comm {
-    uint32_t struct_size;
+    uint32_t struct_size;    /**< set by clv_comm_init() */
     int32_t rank;            /**< this process, 0 .. size - 1 */
     int32_t size;            /**< number of ranks, >= 1 */
     void *ctx;               /**< passed to every callback */
@@ -248,6 +255,7 @@ typedef struct clv_comm {
     int (*broadcast)(void *ctx, void *buf, uint64_t bytes, int32_t root);
 } clv_comm;
 
+/** Set `struct_size`, a single-process rank 0 of size 1 and NULL callbacks. NULL is ignored. */
 CLV_API void clv_comm_init(clv_comm *comm);
 /**
  * Fit data-parallel over `comm` (copied; NULL = single process, the

@@ -773,14 +773,13 @@ int clv__save_bytes_atomic(const void *data, size_t len, const char *path, const
     if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
         /* A stream (/dev/stdout, a pipe): nothing to replace, write into it. */
         int sfd = open(path, O_WRONLY | O_CLOEXEC);
-        if (sfd < 0) return os_error("cannot save model to", path, "opening it failed", errno);
-        int werr = write_all(sfd, w->buf, w->len) != 0 ? errno : 0;
+        if (sfd < 0) return os_error(action, path, "opening it failed", errno);
+        int werr = write_all(sfd, data, len) != 0 ? errno : 0;
         if (close(sfd) != 0 && !werr) werr = errno;
-        return werr ? os_error("cannot save model to", path, "writing failed", werr) : CLV_OK;
+        return werr ? os_error(action, path, "writing failed", werr) : CLV_OK;
     }
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return clv__error(CLV_EIO, "cannot save model to '%s': it exists and is neither a regular file nor a "
-                                   "stream", path);
+        return clv__error(CLV_EIO, "%s '%s': it exists and is neither a regular file nor a stream", action, path);
 
     /* "<path>.tmp.<pid>.<n>", created exclusively with mode 0666 so that the
      * umask applies as for any new file (mkstemp would force 0600). */

@@ -50,7 +50,8 @@ class TxlogOptions(ctypes.Structure):
                 ("delimiter", ctypes.c_int32), ("header", ctypes.c_int32),
                 ("negative_policy", ctypes.c_int32), ("zero_policy", ctypes.c_int32),
                 ("duplicate_policy", ctypes.c_int32), ("order_policy", ctypes.c_int32),
-                ("max_line_bytes", ctypes.c_uint32), ("threads", ctypes.c_uint32)]
+                ("max_line_bytes", ctypes.c_uint32), ("threads", ctypes.c_uint32),
+                ("shard_count", ctypes.c_uint32), ("shard_index", ctypes.c_uint32)]
 
 
 class TxlogReport(ctypes.Structure):
