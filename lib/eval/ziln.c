@@ -22,6 +22,7 @@ void clv__ziln_options_init(clv__ziln_options *o)
     o->patience = 3;
     o->lr = 3e-3f;
     o->seed = 42;
+    o->ensemble = 3;
 }
 
 /* One batch gathered from example rows: inputs, targets and the buffers of
@@ -237,6 +238,47 @@ static int choose_epochs(const clv__ziln_options *o, batch *b, clv_workspace *ws
     return rc;
 }
 
+/* One member of the ensemble: early stopping picks the passes, then the
+ * network is trained again from the same seed on every row for that many
+ * passes and its predictions at C, divided by the ensemble size, are added
+ * to the outputs (set by member 0). */
+static int member(const clv__ziln_options *o, batch *b, clv_workspace *ws, const clv__examples *ex,
+                  const clv__examples *px, double scale, float cap, uint64_t *rows, uint64_t n, uint32_t H,
+                  uint32_t index, float *spend, float *tx, float *p_active, clv__ziln_report *rep)
+{
+    CLV__TRY(choose_epochs(o, b, ws, ex, scale, cap, rows, rep));
+    clv_model *m;
+    clv_optim *opt;
+    CLV__TRY(new_model(o, b, &m, &opt));
+    rep->rows = select_rows(ex, 7u, rows);
+    clv__rng rng;
+    clv__rng_seed(&rng, o->seed ^ 0x21a9e5eedULL);
+    int rc = CLV_OK;
+    for (uint32_t e = 0; rc == CLV_OK && e < rep->best_epoch; e++)
+        rc = train_epoch(m, opt, b, ex, rows, rep->rows, &rng, scale, cap);
+    const float w = 1.0f / (float)o->ensemble, years = (float)(H / 365.0);
+    float *sp = b->yspend, *pa = b->ytx;   /* scratch of b->cap: gather has filled them already */
+    for (uint64_t i = 0; rc == CLV_OK && i < n; i += b->cap) {
+        const uint32_t k = (uint32_t)(n - i < b->cap ? n - i : b->cap);
+        for (uint32_t j = 0; j < k; j++) rows[j] = i + j;
+        rc = predict_rows(m, ws, b, px, rows, k, scale, cap);
+        for (uint32_t j = 0; rc == CLV_OK && j < k; j++) memcpy(b->zpred + 3 * j, b->out + OUTS * j, 3 * sizeof(float));
+        if (rc == CLV_OK) rc = clv_ziln_mean(k, b->zpred, sp, pa);
+        for (uint32_t j = 0; rc == CLV_OK && j < k; j++) {
+            const uint64_t c = i + j;
+            const float s1 = (float)(sp[j] * scale) * years, t1 = expf(b->out[OUTS * j + 3]) * years;
+            if (!isfinite(s1) || !isfinite(t1))
+                rc = clv__error(CLV_ENUMERIC, "ziln model: prediction %llu is not finite", (unsigned long long)c);
+            spend[c] = (index ? spend[c] : 0.0f) + w * s1;
+            tx[c] = (index ? tx[c] : 0.0f) + w * t1;
+            if (p_active) p_active[c] = (index ? p_active[c] : 0.0f) + w * pa[j];
+        }
+    }
+    clv_optim_free(opt);
+    clv_model_free(m);
+    return rc;
+}
+
 int clv__ziln_predict(const clv_txlog *log, int32_t C, uint32_t H, const clv__ziln_options *opts, uint64_t n,
                       float *spend, float *tx, float *p_active, clv__ziln_report *rep_out)
 {
@@ -244,15 +286,14 @@ int clv__ziln_predict(const clv_txlog *log, int32_t C, uint32_t H, const clv__zi
     if (opts) o = *opts;
     else clv__ziln_options_init(&o);
     CLV__CHECK_ARG(spend != NULL && tx != NULL, "ziln model: NULL output");
-    CLV__CHECK_ARG(o.hidden >= 1 && o.batch >= 1 && o.max_epochs >= 1 && isfinite(o.lr) && o.lr > 0,
-                   "ziln model: hidden, batch, max_epochs and lr must be positive");
+    CLV__CHECK_ARG(o.hidden >= 1 && o.batch >= 1 && o.max_epochs >= 1 && o.ensemble >= 1 && o.ensemble <= 16 &&
+                       isfinite(o.lr) && o.lr > 0,
+                   "ziln model: hidden, batch, max_epochs and lr must be positive, ensemble 1..16");
     o.examples.keep_sequences = 1;
     clv__ziln_report rep;
     memset(&rep, 0, sizeof rep);
     clv__examples *ex = NULL, *px = NULL;
     uint64_t *rows = NULL;
-    clv_model *m = NULL;
-    clv_optim *opt = NULL;
     clv_workspace *ws = NULL;
     batch b;
     memset(&b, 0, sizeof b);
@@ -282,33 +323,16 @@ int clv__ziln_predict(const clv_txlog *log, int32_t C, uint32_t H, const clv__zi
         rc = rows ? batch_alloc(&b, o.batch, ex->steps, ex->seq_features, ex->features) : clv__oom();
     }
     if (rc == CLV_OK) rc = clv_workspace_new(&ws);
-    if (rc == CLV_OK) rc = choose_epochs(&o, &b, ws, ex, scale, cap, rows, &rep);
-    /* Again from the same seed on every row, for the chosen number of passes. */
-    if (rc == CLV_OK) rc = new_model(&o, &b, &m, &opt);
-    if (rc == CLV_OK) {
-        rep.rows = select_rows(ex, 7u, rows);
-        clv__rng rng;
-        clv__rng_seed(&rng, o.seed ^ 0x21a9e5eedULL);
-        for (uint32_t e = 0; rc == CLV_OK && e < rep.best_epoch; e++)
-            rc = train_epoch(m, opt, &b, ex, rows, rep.rows, &rng, scale, cap);
-    }
-    for (uint64_t i = 0; rc == CLV_OK && i < n; i += b.cap) {
-        const uint32_t k = (uint32_t)(n - i < b.cap ? n - i : b.cap);
-        for (uint32_t j = 0; j < k; j++) rows[j] = i + j;
-        rc = predict_rows(m, ws, &b, px, rows, k, scale, cap);
-        for (uint32_t j = 0; rc == CLV_OK && j < k; j++) memcpy(b.zpred + 3 * j, b.out + OUTS * j, 3 * sizeof(float));
-        if (rc == CLV_OK) rc = clv_ziln_mean(k, b.zpred, spend + i, p_active ? p_active + i : b.yspend);
-        for (uint32_t j = 0; rc == CLV_OK && j < k; j++) {
-            spend[i + j] = (float)(spend[i + j] * scale * (H / 365.0));
-            tx[i + j] = (float)(exp(b.out[OUTS * j + 3]) * (H / 365.0));
-            if (!isfinite(spend[i + j]) || !isfinite(tx[i + j]))
-                rc = clv__error(CLV_ENUMERIC, "ziln model: prediction %llu is not finite", (unsigned long long)(i + j));
-        }
+    /* The members differ in their seed; their predictions are averaged. */
+    for (uint32_t e = 0; rc == CLV_OK && e < o.ensemble; e++) {
+        clv__ziln_options mo = o;
+        mo.seed = o.seed + e;
+        clv__ziln_report mrep = rep;
+        rc = member(&mo, &b, ws, ex, px, scale, cap, rows, n, H, e, spend, tx, p_active, &mrep);
+        if (e == 0) rep = mrep;
     }
     if (rep_out) *rep_out = rep;
     clv_workspace_free(ws);
-    clv_optim_free(opt);
-    clv_model_free(m);
     batch_free(&b);
     clv__free(rows);
     clv__examples_free(px);

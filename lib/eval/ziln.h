@@ -18,7 +18,9 @@
  * window's rate times the horizon, not by extrapolating the network. Early stopping on the
  * customer-disjoint temporal validation split picks the number of passes,
  * then the network is trained again from the same seed on every row for
- * that many passes and predicts at the evaluation cutoff.
+ * that many passes and predicts at the evaluation cutoff. Three such
+ * networks with consecutive seeds are averaged: on CDNOW single networks'
+ * totals ranged from -14.8% to +3.0% of the holdout transactions by seed.
  */
 #ifndef CLV_EVAL_ZILN_H
 #define CLV_EVAL_ZILN_H
@@ -35,6 +37,7 @@ typedef struct clv__ziln_options {
     uint32_t patience;              /* passes without a better validation loss before stopping (default 3) */
     float lr;                       /* Adam learning rate (default 3e-3) */
     uint64_t seed;                  /* initialisation and shuffling (default 42) */
+    uint32_t ensemble;              /* networks averaged, seeds seed .. seed + ensemble - 1 (default 3) */
 } clv__ziln_options;
 
 typedef struct clv__ziln_report {
@@ -42,7 +45,7 @@ typedef struct clv__ziln_report {
     uint32_t best_epoch, epochs_run;
     double best_valid_loss;         /* ZILN + Poisson, mean over validation rows */
     double spend_scale;             /* spend unit: mean positive window spend of the training rows */
-} clv__ziln_report;
+} clv__ziln_report;              /* of the first member of the ensemble */
 
 void clv__ziln_options_init(clv__ziln_options *opts);
 
