@@ -1232,8 +1232,11 @@ static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd,
 
 /* The roll-out over every customer, in chunks of customers so that paths x
  * hidden state stay cache-sized, the chunks split over f->o.threads threads.
- * A customer's result depends on nothing but its own history and id, so
- * the thread count does not change a bit of it. */
+ * Chunks are cut from the customer order alone, never from the thread
+ * count, so the thread count does not change a bit of any result. The chunk
+ * size does, in the last bits: OpenBLAS's sgemm may round a row differently
+ * with the number of rows (seen at hidden sizes >= 32), so a customer scored
+ * alone and the same customer in a batch can differ by about one float ulp. */
 typedef struct rollout_job {
     const clv_forecaster *f;
     const seqdata *sd;
