@@ -165,24 +165,96 @@ void cli_progress_done(void)
     progress_shown = 0;
 }
 
+static int write_file_atomic(const char *path, const char *text, size_t len);
+
 int cli_write_file_atomic(const char *path, const char *text, size_t len)
 {
-    /* A stream (/dev/stdout, /dev/null, a pipe) is written into: renaming
-     * over it would replace the device node (as root) or fail. */
-    struct stat st;
-    if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
-        int sfd = open(path, O_WRONLY);
-        if (sfd < 0) return cli_fail("cannot write %s: %s", path, strerror(errno));
-        int err = 0;
+    /* Never rename over a device, a FIFO, a socket or a link: as root that
+     * replaces /dev/null or the /dev/stdout link itself. Descriptors
+     * (/dev/stdout, /dev/fd/N) and streams are written into; a link to a
+     * regular file has its target replaced. */
+    int fd_out = -1;
+    char *resolved = NULL;
+    const int kind = cli_output_target(path, &fd_out, &resolved);
+    if (kind < 0) return CLI_FAIL;
+    if (kind != CLI_OUT_FILE) {
+        int sfd = kind == CLI_OUT_FD ? fd_out : open(resolved, O_WRONLY);
+        int err = sfd < 0 ? errno : 0;
         for (size_t off = 0; !err && off < len;) {
             ssize_t w = write(sfd, text + off, len - off);
             if (w < 0 && errno == EINTR) continue;
             if (w <= 0) err = errno ? errno : EIO;
             else off += (size_t)w;
         }
-        if (close(sfd) != 0 && !err) err = errno;
+        if (kind == CLI_OUT_STREAM && sfd >= 0 && close(sfd) != 0 && !err) err = errno;
+        free(resolved);
         return err ? cli_fail("cannot write %s: %s", path, strerror(err)) : 0;
     }
+    int rc = write_file_atomic(resolved, text, len);
+    free(resolved);
+    return rc;
+}
+
+/* Which descriptor does a path name (/dev/stdout, /dev/stderr, /dev/fd/N,
+ * /proc/self/fd/N)? */
+static int fd_alias(const char *path, int *fd)
+{
+    if (strcmp(path, "/dev/stdout") == 0) return *fd = 1, 1;
+    if (strcmp(path, "/dev/stderr") == 0) return *fd = 2, 1;
+    const char *num = strncmp(path, "/dev/fd/", 8) == 0 ? path + 8
+                      : strncmp(path, "/proc/self/fd/", 14) == 0 ? path + 14 : NULL;
+    if (!num || *num < '0' || *num > '9') return 0;
+    char *end;
+    long v = strtol(num, &end, 10);
+    if (*end != '\0' || v > 1000000) return 0;
+    *fd = (int)v;
+    return 1;
+}
+
+int cli_output_target(const char *path, int *fd, char **resolved)
+{
+    *resolved = NULL;
+    if (fd_alias(path, fd)) return CLI_OUT_FD;
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT) return cli_fail("cannot write %s: %s", path, strerror(errno)), -1;
+        return (*resolved = strdup(path)) ? CLI_OUT_FILE : (cli_fail("out of memory"), -1);
+    }
+    if (S_ISLNK(st.st_mode)) {
+        char hop[64];
+        ssize_t hn = readlink(path, hop, sizeof hop - 1);
+        if (hn > 0) {
+            hop[hn] = '\0';
+            if (fd_alias(hop, fd)) return CLI_OUT_FD;
+        }
+        if (!(*resolved = realpath(path, NULL)) && errno == ENOENT && hn > 0 && (size_t)hn < sizeof hop - 1) {
+            /* A dangling link: create its target (one hop). */
+            const char *slash = strrchr(path, '/');
+            const size_t dir = hop[0] == '/' || !slash ? 0 : (size_t)(slash - path) + 1;
+            if (!(*resolved = malloc(dir + (size_t)hn + 1))) return cli_fail("out of memory"), -1;
+            memcpy(*resolved, path, dir);
+            memcpy(*resolved + dir, hop, (size_t)hn + 1);
+            return CLI_OUT_FILE;
+        }
+        if (!*resolved || stat(*resolved, &st) != 0) {
+            int e = errno;
+            free(*resolved);
+            *resolved = NULL;
+            return cli_fail("cannot write %s: resolving the link: %s", path, strerror(e)), -1;
+        }
+    } else if (!(*resolved = strdup(path))) {
+        return cli_fail("out of memory"), -1;
+    }
+    if (S_ISREG(st.st_mode)) return CLI_OUT_FILE;
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return CLI_OUT_STREAM;
+    free(*resolved);
+    *resolved = NULL;
+    return cli_fail("cannot write %s: it is neither a regular file nor a stream", path), -1;
+}
+
+/* A new temporary file beside `path`, then renamed over it. */
+static int write_file_atomic(const char *path, const char *text, size_t len)
+{
     /* A unique temporary name beside the target, created with mode 0666 so
      * the user's umask applies as for any file (mkstemp would force 0600). */
     size_t n = strlen(path);

@@ -317,8 +317,9 @@ CLV_API int clv_backtest_run(const clv_txlog *log, int32_t cutoff, int32_t holdo
         }
     }
     if (rc == CLV_OK) {
-        /* The direct network on the same sliding-cutoff examples (a log too
-         * short for two training cutoffs has no ziln row either). */
+        /* The direct network on the same sliding-cutoff examples. A log too
+         * short for two training cutoffs has no ziln row either, and neither
+         * has a fit that diverged (CLV_ENUMERIC): the other rows stand. */
         model_result *r = &bt->r[bt->nmodels];
         r->name = "ziln";
         t0 = clv__now_seconds();
@@ -326,7 +327,7 @@ CLV_API int clv_backtest_run(const clv_txlog *log, int32_t cutoff, int32_t holdo
         if (rc == CLV_OK) {
             r->seconds = clv__now_seconds() - t0;
             bt->nmodels++;
-        } else if (rc == CLV_ESTATE) {
+        } else if (rc == CLV_ESTATE || rc == CLV_ENUMERIC) {
             rc = CLV_OK;
         }
     }

@@ -94,6 +94,11 @@ static void pad_range(double *lo, double *hi, int from_zero)
 {
     if (from_zero && *lo > 0) *lo = 0;
     if (!(*hi > *lo)) *hi = *lo + (fabs(*lo) > 0 ? fabs(*lo) : 1.0);
+    const double mag = fmax(fabs(*lo), fabs(*hi));
+    if (*hi - *lo < 1e-6 * mag) {   /* values a few ulp apart: a readable axis around them */
+        *lo -= 1e-3 * mag;
+        *hi += 1e-3 * mag;
+    }
     double pad = 0.05 * (*hi - *lo);
     *hi += pad;
     if (!from_zero || *lo < 0) *lo -= pad;
@@ -124,14 +129,21 @@ static void chart_begin(chart *c, const char *kind, const char *model, const cha
                                   : nice_step(c->x1 - c->x0, 6);
     const double ys = nice_step(c->y1 - c->y0, 5);
     char t[32];
-    for (double y = ceil(c->y0 / ys) * ys; y <= c->y1 + 1e-9 * ys; y += ys) {
+    /* Ticks by an integer count: a step below half an ulp of the values
+     * (losses 1 ulp apart) would never move y. */
+    const double yfirst = ceil(c->y0 / ys) * ys;
+    for (int i = 0; i <= 64; i++) {
+        const double y = yfirst + i * ys;
+        if (!(y <= c->y1 + 1e-9 * ys) || (i > 0 && y == yfirst + (i - 1) * ys)) break;
         fmt_num(t, sizeof t, y);
         sb_printf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
                      "<text class=\"tick\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
                   ML, py(c, y), c->w - MR, py(c, y), ML - 6, py(c, y) + 4, t);
     }
     const double xfirst = c->date_x ? c->x0 : ceil(c->x0 / xs) * xs;
-    for (double x = xfirst; x <= c->x1 + 1e-9 * xs; x += xs) {
+    for (int i = 0; i <= 64; i++) {
+        const double x = xfirst + i * xs;
+        if (!(x <= c->x1 + 1e-9 * xs) || (i > 0 && x == xfirst + (i - 1) * xs)) break;
         if (c->date_x) {
             if (clv_date_format((int32_t)x, t, sizeof t) != CLV_OK) snprintf(t, sizeof t, "day %.0f", x);
         } else {
@@ -183,6 +195,7 @@ static void polyline(chart *c, const char *model, const char *color, const char 
 
 static void dot(chart *c, const char *color, double x, double y, double r)
 {
+    if (!isfinite(x) || !isfinite(y)) return;   /* a diverged loss: no point rather than cy="nan" */
     sb_printf(c->b, "<circle class=\"point\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\"/>", px(c, x), py(c, y), r,
               color);
 }
@@ -393,7 +406,10 @@ static void gains(sbuf *b, const clv_backtest *bt, ranked *idx)
     legend(&c, ACTUAL_COLOR, "6,3", 0, "perfect ranking (by actual spend)");
     legend(&c, "#9e9e9e", "2,3", 0, "random ranking");
     for (uint32_t k = 0; k < bt->nmodels; k++) {
-        snprintf(t, sizeof t, "%s (normalised Gini %.3f)", bt->r[k].name, bt->r[k].m.gini_norm);
+        if (isfinite(bt->r[k].m.gini_norm))
+            snprintf(t, sizeof t, "%s (normalised Gini %.3f)", bt->r[k].name, bt->r[k].m.gini_norm);
+        else
+            snprintf(t, sizeof t, "%s (normalised Gini undefined)", bt->r[k].name);
         legend(&c, PALETTE[k % 6], NULL, 0, t);
     }
     chart_end(&c);
@@ -546,10 +562,19 @@ static void summary(sbuf *b, const clv_backtest *bt, const char *title)
         const clv__bt_model *r = &bt->r[k];
         sb_printf(b, "<tr><td>");
         sb_esc(b, r->name);
-        sb_printf(b, "</td><td>%.2f</td><td>%.2f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td>"
-                     "<td>%+.1f</td><td>%.3f</td><td>%+.1f</td><td>%.3f</td><td>%.1f</td></tr>\n",
-                  r->m.mae, r->m.rmse, r->m.r2, r->m.spearman, r->m.gini_norm, r->m.decile_mape, r->m.total_pct_error,
-                  r->tx_mae, r->tx_pct, r->auc, r->seconds);
+        sb_printf(b, "</td>");
+        /* A score that does not exist (AUC with one class in the holdout)
+         * is a dash, never "nan". */
+        const double v[11] = { r->m.mae, r->m.rmse, r->m.r2, r->m.spearman, r->m.gini_norm, r->m.decile_mape,
+                               r->m.total_pct_error, r->tx_mae, r->tx_pct, r->auc, r->seconds };
+        static const int decimals[11] = { 2, 2, 3, 3, 3, 3, 1, 3, 1, 3, 1 };
+        static const int signed_[11] = { 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0 };
+        for (int j = 0; j < 11; j++) {
+            if (!isfinite(v[j])) sb_printf(b, "<td>&ndash;</td>");
+            else if (signed_[j]) sb_printf(b, "<td>%+.*f</td>", decimals[j], v[j]);
+            else sb_printf(b, "<td>%.*f</td>", decimals[j], v[j]);
+        }
+        sb_printf(b, "</tr>\n");
     }
     sb_printf(b, "</tbody></table>\n");
 }

@@ -76,7 +76,10 @@ static void gather(batch *b, const clv__examples *ex, const uint64_t *rows, uint
         const float days = ex->days[r] > 0 ? ex->days[r] : 1.0f;
         b->st[(size_t)k * S + S - 1] = (days < cap_days ? days : cap_days) / 365.0f;
         b->expo[k] = days / 365.0f;
-        b->yspend[k] = (float)(ex->y_spend[r] / b->expo[k] / scale);
+        /* Returns can net a window's spend below 0 (CLV_NEGATIVE_NET): the
+         * lognormal part knows no negative spend, so it counts as none. */
+        const float y = ex->y_spend[r] > 0 ? ex->y_spend[r] : 0.0f;
+        b->yspend[k] = (float)(y / b->expo[k] / scale);
         b->ytx[k] = ex->y_tx[r];
     }
 }

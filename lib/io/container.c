@@ -1,6 +1,7 @@
 /* The model-file container: CRC-64/XZ, little-endian writer and bounds-checked
  * reader, atomic save and whole-file load (spec: docs/model-format.md). */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700   /* realpath */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -759,28 +761,115 @@ int clv__container_save_path(const clv__writer *w, const char *path)
     return clv__save_bytes_atomic(w->buf, w->len, path, "model");
 }
 
+static int save_file_atomic(const void *data, size_t len, const char *path, const char *action,
+                            const char *what);
+
 int clv__save_bytes_atomic(const void *data, size_t len, const char *path, const char *what)
 {
-    static atomic_uint counter;
     CLV__CHECK_ARG(data != NULL && path != NULL && path[0] != '\0' && what != NULL,
                    "clv__save_bytes_atomic: NULL argument or empty path");
     char action[64];
     snprintf(action, sizeof action, "cannot save %s to", what);
 
-    /* The save renames a new file over `path`: over a device or a FIFO (say
-     * /dev/null, run as root) that would replace the node itself. */
-    struct stat st;
-    if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
-        /* A stream (/dev/stdout, a pipe): nothing to replace, write into it. */
-        int sfd = open(path, O_WRONLY | O_CLOEXEC);
-        if (sfd < 0) return os_error(action, path, "opening it failed", errno);
-        int werr = write_all(sfd, data, len) != 0 ? errno : 0;
-        if (close(sfd) != 0 && !werr) werr = errno;
-        return werr ? os_error(action, path, "writing failed", werr) : CLV_OK;
+    int fd_out = -1;
+    char *resolved = NULL;
+    const int kind = clv__output_target(path, action, &fd_out, &resolved);
+    if (kind < 0) return kind;
+    if (kind != CLV__OUT_FILE) {
+        int sfd = kind == CLV__OUT_FD ? fd_out : open(resolved, O_WRONLY | O_CLOEXEC);
+        int werr = sfd < 0 ? errno : 0;
+        if (!werr && write_all(sfd, data, len) != 0) werr = errno ? errno : EIO;
+        if (sfd >= 0 && kind == CLV__OUT_STREAM && close(sfd) != 0 && !werr) werr = errno;
+        clv__free(resolved);
+        return werr ? os_error(action, path, "writing into it failed", werr) : CLV_OK;
     }
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return clv__error(CLV_EIO, "%s '%s': it exists and is neither a regular file nor a stream", action, path);
+    path = resolved;   /* a symbolic link: replace its target, never the link */
+    int rc_file = save_file_atomic(data, len, path, action, what);
+    clv__free(resolved);
+    return rc_file;
+}
 
+/* Does `path` name one of this process's descriptors? */
+static int fd_alias(const char *path, int *fd)
+{
+    if (strcmp(path, "/dev/stdout") == 0) return *fd = 1, 1;
+    if (strcmp(path, "/dev/stderr") == 0) return *fd = 2, 1;
+    const char *num = strncmp(path, "/dev/fd/", 8) == 0 ? path + 8
+                      : strncmp(path, "/proc/self/fd/", 14) == 0 ? path + 14 : NULL;
+    if (!num || *num < '0' || *num > '9') return 0;
+    char *end;
+    long v = strtol(num, &end, 10);
+    if (*end != '\0' || v > 1000000) return 0;
+    *fd = (int)v;
+    return 1;
+}
+
+int clv__output_target(const char *path, const char *action, int *fd, char **resolved)
+{
+    *resolved = NULL;
+    if (fd_alias(path, fd)) return CLV__OUT_FD;
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT) return os_error(action, path, "stat failed", errno);
+        *resolved = clv__malloc(strlen(path) + 1);
+        if (!*resolved) return clv__oom();
+        memcpy(*resolved, path, strlen(path) + 1);
+        return CLV__OUT_FILE;
+    }
+    char *target = NULL;
+    if (S_ISLNK(st.st_mode)) {
+        /* A link to a descriptor (ln -s /proc/self/fd/1 out): its first hop
+         * says so, the fully resolved path would name the file behind it. */
+        char hop[64];
+        ssize_t hn = readlink(path, hop, sizeof hop - 1);
+        if (hn > 0) {
+            hop[hn] = '\0';
+            if (fd_alias(hop, fd)) return CLV__OUT_FD;
+        }
+        char *rp = realpath(path, NULL);
+        if (!rp && errno == ENOENT && hn > 0 && (size_t)hn < sizeof hop - 1) {
+            /* A dangling link: create its target (one hop). */
+            const char *slash = strrchr(path, '/');
+            const size_t dir = hop[0] == '/' || !slash ? 0 : (size_t)(slash - path) + 1;
+            target = clv__malloc(dir + (size_t)hn + 1);
+            if (!target) return clv__oom();
+            memcpy(target, path, dir);
+            memcpy(target + dir, hop, (size_t)hn + 1);
+            *resolved = target;
+            return CLV__OUT_FILE;
+        }
+        if (!rp) return os_error(action, path, "resolving the symbolic link failed", errno);
+        if (fd_alias(rp, fd)) {
+            free(rp);
+            return CLV__OUT_FD;
+        }
+        int ok = stat(rp, &st) == 0;
+        int err = errno;
+        target = clv__malloc(strlen(rp) + 1);
+        if (target) memcpy(target, rp, strlen(rp) + 1);
+        free(rp);
+        if (!target) return clv__oom();
+        if (!ok) {
+            clv__free(target);
+            return os_error(action, path, "stat of the link's target failed", err);
+        }
+    } else {
+        target = clv__malloc(strlen(path) + 1);
+        if (!target) return clv__oom();
+        memcpy(target, path, strlen(path) + 1);
+    }
+    *resolved = target;
+    if (S_ISREG(st.st_mode)) return CLV__OUT_FILE;
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return CLV__OUT_STREAM;
+    clv__free(target);
+    *resolved = NULL;
+    return clv__error(CLV_EIO, "%s '%s': it is neither a regular file nor a stream", action, path);
+}
+
+/* Write data to a new temporary file beside `path`, then rename it over. */
+static int save_file_atomic(const void *data, size_t len, const char *path, const char *action, const char *what)
+{
+    static atomic_uint counter;
     /* "<path>.tmp.<pid>.<n>", created exclusively with mode 0666 so that the
      * umask applies as for any new file (mkstemp would force 0600). */
     const size_t plen = strlen(path), tcap = plen + 48;

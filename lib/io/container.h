@@ -180,6 +180,22 @@ int clv__get_f64_array(clv__reader *r, double *dst, uint64_t n, const char *what
 int clv__container_save_path(const clv__writer *w, const char *path);
 /* The same for any bytes; `what` names them in messages ("model", "report"). */
 int clv__save_bytes_atomic(const void *data, size_t len, const char *path, const char *what);
+
+/* Where an output path leads. Writers replace a regular file atomically
+ * (temporary file beside it, then rename), but must never rename over a
+ * device, a FIFO, a socket or a symbolic link (as root, /dev/null or the
+ * /dev/stdout link itself would be replaced):
+ *  - CLV__OUT_FD:     /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N:
+ *                     write to descriptor *fd as it is (its offset, O_APPEND);
+ *  - CLV__OUT_STREAM: an existing device, FIFO or socket (through links):
+ *                     open *resolved for writing and write into it;
+ *  - CLV__OUT_FILE:   a regular file or a new name: replace *resolved (the
+ *                     link's target when path is a symbolic link) atomically.
+ * *resolved (CLV__OUT_STREAM, CLV__OUT_FILE) is owned by the caller (clv__free).
+ * Returns the kind, or a negative status (CLV_EIO naming the path: a
+ * directory, a dangling link) with the error set. */
+enum { CLV__OUT_FD = 1, CLV__OUT_STREAM = 2, CLV__OUT_FILE = 3 };
+int clv__output_target(const char *path, const char *action, int *fd, char **resolved);
 /* Read a whole file into *buf (clv__malloc'd, free with clv__free) and *len.
  * CLV_EIO (naming the path) when it cannot be opened or read. The size is
  * what the file holds; nothing else is allocated. */

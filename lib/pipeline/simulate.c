@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "../clv_internal.h"
+#include "../io/container.h"
 #include "../core/rng.h"
 
 /* ------------------------------------------------------------------ */
@@ -670,7 +671,7 @@ CLV_API int clv_simulate_to_csv(const clv_sim_options *opts, const char *path)
     w.path = path;
     w.first = c.first;
     size_t plen = strlen(path);
-    char *tmp = clv__malloc(plen + 16);
+    char *tmp = clv__malloc(plen + 16), *resolved = NULL;
     w.buf = clv__malloc(SIM_CSV_BUFFER);
     w.dates = clv__malloc((size_t)c.ndays * 10 + 1);
     if (!tmp || !w.buf || !w.dates) {
@@ -685,11 +686,15 @@ CLV_API int clv_simulate_to_csv(const clv_sim_options *opts, const char *path)
         memcpy(w.dates + (size_t)j * 10, buf, 10);
     }
 
-    /* A stream (/dev/stdout, a pipe) is written into: renaming over it
-     * would replace the device node (as root) or fail. */
-    struct stat st;
-    if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
-        w.fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* Never rename over a device, a FIFO or a link (lib/io/container.h). */
+    int out_fd = -1;
+    const int kind = clv__output_target(path, "cannot write simulated log to", &out_fd, &resolved);
+    if (kind < 0) {
+        rc = kind;
+        goto done;
+    }
+    if (kind != CLV__OUT_FILE) {
+        w.fd = kind == CLV__OUT_FD ? out_fd : open(resolved, O_WRONLY | O_CLOEXEC);
         if (w.fd < 0) {
             rc = io_error("cannot open", path, errno);
             goto done;
@@ -698,10 +703,18 @@ CLV_API int clv_simulate_to_csv(const clv_sim_options *opts, const char *path)
         w.len = 39;
         rc = run(&c, csv_put, &w);
         if (rc == CLV_OK) rc = csv_flush(&w);
-        if (close(w.fd) != 0 && rc == CLV_OK) rc = io_error("cannot close", path, errno);
+        if (kind == CLV__OUT_STREAM && close(w.fd) != 0 && rc == CLV_OK) rc = io_error("cannot close", path, errno);
         w.fd = -1;
         goto done;
     }
+    path = resolved;   /* a symbolic link: replace its target, never the link */
+    plen = strlen(path);
+    clv__free(tmp);
+    if (!(tmp = clv__malloc(plen + 16))) {
+        rc = clv__oom();
+        goto done;
+    }
+    tmp[0] = '\0';
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp.XXXXXX", 12);
     w.fd = mkstemp(tmp);
@@ -729,6 +742,7 @@ done:
         if (tmp && tmp[0]) (void)unlink(tmp);
     }
     clv__free(tmp);
+    clv__free(resolved);
     clv__free(w.buf);
     clv__free(w.dates);
     ctx_free(&c);

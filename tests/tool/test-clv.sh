@@ -40,6 +40,14 @@ if "$clv" version | grep -qE '^clv [0-9]+\.[0-9]+\.[0-9]+'; then ok; else bad "c
 # --- simulate -------------------------------------------------------------
 "$clv" simulate --customers 400 --seed 3 --out "$tmp/log.csv" --quiet || bad "simulate failed"
 if [ "$(head -n 1 "$tmp/log.csv")" = "customer_id,date,amount,quantity,event" ]; then ok; else bad "simulate header"; fi
+# Outputs through /dev/stdout and through a symbolic link: written into the
+# descriptor or the link's target, never renamed over the link (as root that
+# replaced /dev/stdout itself).
+"$clv" simulate --customers 400 --seed 3 --out /dev/stdout --quiet >"$tmp/stdout.csv" || bad "simulate to /dev/stdout"
+if cmp -s "$tmp/log.csv" "$tmp/stdout.csv"; then ok; else bad "simulate --out /dev/stdout > file differs"; fi
+ln -s "$tmp/linked.csv" "$tmp/link.csv"
+"$clv" simulate --customers 400 --seed 3 --out "$tmp/link.csv" --quiet || bad "simulate through a link"
+if [ -L "$tmp/link.csv" ] && cmp -s "$tmp/log.csv" "$tmp/linked.csv"; then ok; else bad "simulate through a link replaced the link"; fi
 rows=$(($(wc -l <"$tmp/log.csv") - 1))
 if [ "$rows" -gt 400 ]; then ok; else bad "simulate wrote only $rows rows"; fi
 "$clv" simulate --customers 400 --seed 3 --out "$tmp/log2.csv" --quiet

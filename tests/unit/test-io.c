@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1493,6 +1494,39 @@ START_TEST(save_and_load_os_errors)
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert(S_ISFIFO(st.st_mode));
     unlink(path);
+    /* A symbolic link to a regular file: the target is replaced, the link
+     * stays a link. A link to a descriptor (the /dev/stdout case) writes to
+     * the descriptor as it is: here a file opened by the test, whose
+     * contents must then be the saved bytes. */
+    char target[160], link[160], viafd[64];
+    snprintf(target, sizeof target, "%s/target.clv", tmpdir);
+    snprintf(link, sizeof link, "%s/link.clv", tmpdir);
+    FILE *old = fopen(target, "wb");
+    ck_assert_ptr_nonnull(old);
+    fputs("old contents", old);
+    fclose(old);
+    ck_assert_int_eq(symlink(target, link), 0);
+    ck_assert_int_eq(clv__container_save_path(&w, link), CLV_OK);
+    ck_assert_int_eq(lstat(link, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(stat(target, &st), 0);
+    ck_assert_int_eq((long long)st.st_size, (long long)w.len);
+    unlink(link);
+    int ofd = open(target, O_WRONLY | O_TRUNC);
+    ck_assert_int_ge(ofd, 0);
+    snprintf(viafd, sizeof viafd, "/proc/self/fd/%d", ofd);
+    ck_assert_int_eq(symlink(viafd, link), 0);
+    ck_assert_int_eq(clv__container_save_path(&w, link), CLV_OK);
+    ck_assert_int_eq(lstat(link, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    snprintf(viafd, sizeof viafd, "/dev/fd/%d", ofd);
+    ck_assert_int_eq(clv__container_save_path(&w, viafd), CLV_OK);   /* appended: same description */
+    close(ofd);
+    ck_assert_int_eq(stat(target, &st), 0);
+    ck_assert_int_eq((long long)st.st_size, 2 * (long long)w.len);
+    unlink(link);
+    unlink(target);
+    ck_assert_int_eq(dir_entries(NULL, 0), 0);
 
     if (geteuid() == 0) {
         fprintf(stderr, "save_and_load_os_errors: running as root, permission check skipped\n");
