@@ -118,7 +118,13 @@ int clv__ckpt_load(const clv_forecaster *f, uint64_t fingerprint, clv__ckpt *c, 
     int rc = CLV_OK;
     if (clv__dist_rank(f) == 0) {
         struct stat st;
-        if (stat(f->ckpt_path, &st) == 0) rc = clv__container_load_path(f->ckpt_path, &buf, &len);
+        if (stat(f->ckpt_path, &st) == 0) {
+            rc = clv__container_load_path(f->ckpt_path, &buf, &len);
+            /* An empty file is damage (a full disk), not "no checkpoint": starting
+             * afresh would silently overwrite it. */
+            if (rc == CLV_OK && len == 0)
+                rc = clv__error(CLV_EFORMAT, "checkpoint '%s' is empty; remove it to start afresh", f->ckpt_path);
+        }
         else if (errno != ENOENT)
             rc = clv__error(CLV_EIO, "cannot read checkpoint '%s': %s", f->ckpt_path, strerror(errno));
     }
@@ -133,6 +139,8 @@ int clv__ckpt_load(const clv_forecaster *f, uint64_t fingerprint, clv__ckpt *c, 
         if (rc == CLV_OK && c->fingerprint != fingerprint)
             rc = clv__error(CLV_ESTATE, "checkpoint '%s' was written for other options, cutoff or customers; "
                             "remove it to start afresh", f->ckpt_path);
+        /* Parsing allocates on every rank: a failure on one must fail all. */
+        rc = clv__dist_agree(f, rc, "to parse the checkpoint");
         if (rc == CLV_OK) *found = 1;
         else clv__ckpt_free(c);
     }

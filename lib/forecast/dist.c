@@ -27,7 +27,9 @@ CLV_API int clv_forecaster_set_comm(clv_forecaster *f, const clv_comm *c)
     CLV__CHECK_ARG(c->size >= 1 && c->rank >= 0 && c->rank < c->size, "%s: rank %d of size %d, expected 0 <= rank < size", fn,
                    (int)c->rank, (int)c->size);
     CLV__CHECK_ARG(c->allreduce != NULL && c->broadcast != NULL, "%s: allreduce and broadcast are required", fn);
-    memcpy(&f->comm, c, sizeof f->comm);
+    /* A caller built against an older, smaller clv_comm: copy what it has. */
+    memset(&f->comm, 0, sizeof f->comm);
+    memcpy(&f->comm, c, c->struct_size < sizeof f->comm ? c->struct_size : sizeof f->comm);
     f->comm.struct_size = sizeof f->comm;
     return CLV_OK;
 }

@@ -524,17 +524,23 @@ static int write_checkpoint(const clv_forecaster *f, const fit_ctx *fc, clv_mode
 /* Put a run back where the checkpoint left it. The shuffled order is not
  * stored: replaying the passes' shuffles rebuilds it, and the generator's
  * state after the replay must be the stored one. */
-static int resume_run(const fit_ctx *fc, clv_model *m, clv_optim *opt, clv__rng *rng, uint64_t *perm, uint64_t n)
+static int resume_run(const clv_forecaster *f, const fit_ctx *fc, clv_model *m, clv_optim *opt, clv__rng *rng,
+                      uint64_t *perm, uint64_t n, uint32_t epochs)
 {
     const clv__ckpt *c = fc->resume;
     const uint64_t P = clv_model_param_count(m);
     if (c->nparams != P || c->ndone + 1 < c->stage)
-        return clv__error(CLV_ESTATE, "clv_forecaster_fit: the checkpoint's networks do not fit this configuration");
+        return clv__error(CLV_ESTATE, "checkpoint '%s': its networks do not fit this configuration", f->ckpt_path);
+    /* The pass counts come from the file: bounded before the replay below
+     * loops over them (a damaged count would spin for hours). */
+    if (c->epoch > epochs || c->best_epoch > c->epoch)
+        return clv__error(CLV_EFORMAT, "checkpoint '%s': pass %u (best %u) of a run of %u passes", f->ckpt_path,
+                          c->epoch, c->best_epoch, epochs);
     CLV__TRY(clv_model_set_params(m, c->params, P));
     CLV__TRY(clv__optim_restore(opt, c->opt_t, c->opt_state, (size_t)c->opt_n, (size_t)P));
     for (uint32_t e = 0; e < c->epoch; e++) shuffle(rng, perm, n);
     if (memcmp(rng->s, c->rng, sizeof c->rng) != 0)
-        return clv__error(CLV_ESTATE, "clv_forecaster_fit: the checkpoint's shuffling state does not match this data");
+        return clv__error(CLV_ESTATE, "checkpoint '%s': its shuffling state does not match this data", f->ckpt_path);
     return CLV_OK;
 }
 
@@ -582,7 +588,8 @@ static int train(clv_forecaster *f, clv_model *m, uint64_t seed, fit_ctx *fc, in
     *best_epoch = epochs;
     uint32_t first = 1;
     if (fc->resume && fc->resume->stage == stage) {
-        rc = resume_run(fc, m, opt, &rng, perm, N);
+        /* Restoring allocates (the optimizer state): every rank agrees. */
+        rc = clv__dist_agree(f, resume_run(f, fc, m, opt, &rng, perm, N, epochs), "to resume from the checkpoint");
         first = fc->resume->epoch + 1;
         best = fc->resume->best;
         if (stage == 0) *best_epoch = fc->resume->best_epoch;
@@ -609,16 +616,15 @@ static int train(clv_forecaster *f, clv_model *m, uint64_t seed, fit_ctx *fc, in
                 if (lrc == CLV_OK) lrc = batch_loss(&b, nloc * Tb, nt, &loss);
                 if (lrc == CLV_OK) lrc = clv_model_backward(m, NULL, b.d, NULL, NULL);
             }
-            if (dist) {
-                /* A rank that failed still joins the reduction, with NaN
-                 * gradients: every rank's step then fails together. */
-                float *g = clv_model_grads(m);
-                if (lrc != CLV_OK)
-                    for (uint64_t k = 0; k < P; k++) g[k] = NAN;
-                rc = clv__dist_sum_f32(f, g, P);
-            }
+            /* Every point where one rank alone can fail (its own customers'
+             * passes; the optimizer's first step allocates its state) is
+             * followed by an agreement, so that all ranks stop together and
+             * none waits in the next collective. A few bytes per step. */
+            if (dist && (rc = clv__dist_agree(f, lrc, "in its forward or backward pass")) != CLV_OK) break;
+            if (dist) rc = clv__dist_sum_f32(f, clv_model_grads(m), P);
             if (rc == CLV_OK) rc = lrc;
             if (rc == CLV_OK) rc = clv_optim_step(opt, m);
+            if (dist) rc = clv__dist_agree(f, rc, "in its optimizer step");
             if (rc == CLV_ENUMERIC) {
                 /* Copy the cause first: it lives in the buffer clv__error writes. */
                 char cause[256];

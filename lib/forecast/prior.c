@@ -60,7 +60,11 @@ int clv__prior_fit(clv_forecaster *f, const clv_dataset *ds, const clv__global_o
     rc = clv_bgnbd_fit(NULL, n, x, tx, T, f->prior_bgnbd, NULL);
     int rg = rc == CLV_OK ? clv_gammagamma_fit(NULL, n, x, m, f->prior_gg, NULL) : rc;
     clv__free(all);
-    if (rc == CLV_ENOMEM || rg == CLV_ENOMEM) return CLV_ENOMEM;
+    /* Running out of memory may strike one rank only: every rank agrees
+     * before going on, so that none waits for it in a later collective. */
+    const int oom = clv__dist_agree(f, rc == CLV_ENOMEM || rg == CLV_ENOMEM ? CLV_ENOMEM : CLV_OK,
+                                    "to fit BG/NBD and Gamma-Gamma");
+    if (oom != CLV_OK) return oom;
     /* Logs these models cannot describe (no repeat buyer, parameters running
      * off to infinity) leave the inputs at 0: the network still has the raw
      * history. The Gamma-Gamma mean needs q > 1. */

@@ -128,9 +128,34 @@ static int cancel_cb(const clv_fit_progress *p, void *user)
     return j->ctx.rank == 1 && p->epoch == j->cancel_epoch;
 }
 
+/* Fault injection on one rank: the allocator is the process's, the count
+ * is per thread, and only the thread running rank `fail_rank` counts. */
+static _Thread_local int my_rank = -1;
+static _Thread_local uint64_t my_allocs;
+static int fail_rank = -1;
+static uint64_t fail_at;   /* 1-based allocation of that rank that fails; 0 = none, count only */
+static uint64_t counted;   /* allocations rank fail_rank made (fail_at = 0) */
+
+static void *inject_alloc(size_t n, void *user)
+{
+    (void)user;
+    if (my_rank >= 0 && my_rank == fail_rank) {
+        my_allocs++;
+        if (fail_at == 0) counted = my_allocs;
+        else if (my_allocs == fail_at) return NULL;
+    }
+    return malloc(n);
+}
+static void inject_free(void *p, void *user)
+{
+    (void)user;
+    free(p);
+}
+
 static void *run_rank(void *arg)
 {
     job *j = arg;
+    my_allocs = 0;
     clv_comm c;
     clv_comm_init(&c);
     c.rank = j->ctx.rank;
@@ -142,7 +167,9 @@ static void *run_rank(void *arg)
     if (j->rc == CLV_OK) j->rc = clv_forecaster_set_comm(j->f, &c);
     if (j->rc == CLV_OK && j->checkpoint) j->rc = clv_forecaster_set_checkpoint(j->f, j->checkpoint);
     if (j->rc == CLV_OK && j->cancel_epoch) j->rc = clv_forecaster_set_callback(j->f, cancel_cb, j);
+    my_rank = j->ctx.rank;   /* faults are injected into the fit only: the collective part */
     if (j->rc == CLV_OK) j->rc = clv_forecaster_fit(j->f, j->log, cutoff());
+    my_rank = -1;
     snprintf(j->err, sizeof j->err, "%s", clv_last_error());
     return NULL;
 }
@@ -384,6 +411,24 @@ START_TEST(bad_setups_are_refused)
     ck_assert_int_eq(clv_forecaster_set_checkpoint(f, ""), CLV_EINVAL);
     ck_assert_int_eq(clv_forecaster_set_checkpoint(f, NULL), CLV_OK);
     clv_forecaster_free(f);
+    /* An empty checkpoint file is damage, not "no checkpoint". */
+    char empty[] = "/tmp/clv-dist-empty-XXXXXX";
+    int efd = mkstemp(empty);
+    ck_assert_int_ge(efd, 0);
+    close(efd);
+    {
+        clv_forecast_options eo;
+        small_options(&eo);
+        clv_txlog *one = sim_log(0, 0);
+        clv_forecaster *fe;
+        ck_assert_int_eq(clv_forecaster_new(&fe, &eo), CLV_OK);
+        ck_assert_int_eq(clv_forecaster_set_checkpoint(fe, empty), CLV_OK);
+        ck_assert_int_eq(clv_forecaster_fit(fe, one, cutoff()), CLV_EFORMAT);
+        ck_assert_ptr_nonnull(strstr(clv_last_error(), "is empty"));
+        clv_forecaster_free(fe);
+        clv_txlog_free(one);
+    }
+    unlink(empty);
     /* The same customers on two ranks: every rank says so. */
     clv_forecast_options o;
     small_options(&o);
@@ -399,6 +444,66 @@ START_TEST(bad_setups_are_refused)
 }
 END_TEST
 
+/* Running out of memory on one rank only, at every allocation it makes in
+ * a fit (with a checkpoint, so that writing and resuming are covered): every
+ * rank must return an error and none may wait forever in a collective (a
+ * hang fails the test by its timeout). The first optimizer step, parsing a
+ * checkpoint and the BTYD fit allocate on one rank and used to hang. */
+START_TEST(one_rank_out_of_memory_fails_every_rank)
+{
+    clv_forecast_options o;
+    small_options(&o);
+    o.ensemble = 1;
+    char path[] = "/tmp/clv-dist-oom-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    clv_allocator a = { sizeof a, inject_alloc, inject_free, NULL };
+    ck_assert_int_eq(clv_set_allocator(&a), CLV_OK);
+    clv_forecaster *fs[MAX_RANKS];
+    int rc[MAX_RANKS];
+    for (int resume = 0; resume < 2; resume++) {
+        /* resume = 1: a finished run's checkpoint is there to read first. */
+        unlink(path);
+        fail_rank = 1, fail_at = 0;
+        if (resume) {   /* a first run leaves the checkpoint the counted run resumes from */
+            fit_ranks(2, &o, path, 0, NULL, fs, rc);
+            ck_assert_int_eq(rc[0], CLV_OK);
+            clv_forecaster_free(fs[0]);
+            clv_forecaster_free(fs[1]);
+        }
+        fit_ranks(2, &o, path, 0, NULL, fs, rc);   /* counts rank 1's allocations */
+        ck_assert_int_eq(rc[0], CLV_OK);
+        ck_assert_int_eq(rc[1], CLV_OK);
+        clv_forecaster_free(fs[0]);
+        clv_forecaster_free(fs[1]);
+        const uint64_t total = counted;
+        ck_assert_uint_gt(total, 20);
+        uint64_t failed_runs = 0;
+        for (uint64_t k = 1; k <= total; k++) {
+            if (!resume) unlink(path);
+            fail_at = k;
+            if (getenv("CLV_TEST_DIST_TRACE")) fprintf(stderr, "resume %d: allocation %llu of %llu\n", resume, (unsigned long long)k, (unsigned long long)total);
+            fit_ranks(2, &o, path, 0, NULL, fs, rc);
+            ck_assert_msg((rc[0] == CLV_OK) == (rc[1] == CLV_OK),
+                          "allocation %llu of %llu on rank 1: rank 0 returned %d, rank 1 %d",
+                          (unsigned long long)k, (unsigned long long)total, rc[0], rc[1]);
+            failed_runs += rc[1] != CLV_OK;
+            if (rc[1] != CLV_OK) ck_assert_int_eq(rc[1], CLV_ENOMEM);
+            clv_forecaster_free(fs[0]);
+            clv_forecaster_free(fs[1]);
+        }
+        fprintf(stderr, "dist: rank 1 out of memory at each of its %llu allocations (%s): %llu fits failed on "
+                        "both ranks, none hung\n", (unsigned long long)total, resume ? "resuming" : "fresh",
+                (unsigned long long)failed_runs);
+        ck_assert_uint_gt(failed_runs, total / 2);
+    }
+    fail_rank = -1;
+    ck_assert_int_eq(clv_set_allocator(NULL), CLV_OK);
+    unlink(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dist");
@@ -408,6 +513,7 @@ int main(void)
     tcase_add_test(tc, ranks_fit_the_single_process_model);
     tcase_add_test(tc, checkpoint_resumes_bit_for_bit);
     tcase_add_test(tc, bad_setups_are_refused);
+    tcase_add_test(tc, one_rank_out_of_memory_fails_every_rank);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
 }
