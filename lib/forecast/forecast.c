@@ -565,8 +565,12 @@ static int train(clv_forecaster *f, clv_model *m, uint64_t seed, fit_ctx *fc, in
     oo.lr = o->lr;
     oo.weight_decay = o->weight_decay;
     oo.clip_norm = 5.0f;
-    clv_optim *opt;
-    CLV__TRY(clv__dist_agree(f, clv_optim_new(&opt, &oo), "to create its optimizer"));
+    clv_optim *opt = NULL;
+    const int orc = clv__dist_agree(f, clv_optim_new(&opt, &oo), "to create its optimizer");
+    if (orc != CLV_OK) {   /* another rank's failure: this rank's optimizer exists */
+        clv_optim_free(opt);
+        return orc;
+    }
     const uint32_t B = o->batch_size < N ? o->batch_size : (uint32_t)N;
     batch_buf b;
     memset(&b, 0, sizeof b);
