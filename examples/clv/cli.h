@@ -67,13 +67,6 @@ int cli_write_backtest_json(const clv_backtest *bt, const uint32_t *rows, uint32
                             int32_t holdout_end, const char *path);
 
 /* Write `text` of `len` bytes to `path` atomically (temporary file + rename). */
-/* Where an output path leads: CLI_OUT_FD (a descriptor alias such as
- * /dev/stdout: *fd), CLI_OUT_STREAM (a device, FIFO or socket: open
- * *resolved), CLI_OUT_FILE (a regular file or a new name, through links:
- * replace *resolved atomically); -1 after printing the error. *resolved is
- * the caller's to free(). */
-enum { CLI_OUT_FD = 1, CLI_OUT_STREAM = 2, CLI_OUT_FILE = 3 };
-int cli_output_target(const char *path, int *fd, char **resolved);
 int cli_write_file_atomic(const char *path, const char *text, size_t len);
 
 /* clv train with --mpi and/or --checkpoint (train_dist.c): the data-parallel

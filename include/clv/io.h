@@ -48,6 +48,22 @@ CLV_API uint32_t clv_model_format_minor(void);
  */
 CLV_API CLV_NODISCARD int clv_file_format_version(const char *path, uint32_t *major, uint32_t *minor);
 
+/**
+ * Write `size` bytes to `path` the way libclv saves its own files, for
+ * callers' outputs (predictions, reports): a regular file, or a new name, is
+ * replaced atomically (a temporary file beside it, fsync, rename, directory
+ * fsync), so a failure leaves an existing file as it was; a symbolic link
+ * has its target replaced, never the link; /dev/stdout, /dev/stderr,
+ * /dev/fd/N and /proc/self/fd/N are written to that descriptor as it is;
+ * a device, FIFO or socket is written into (never renamed over).
+ * @param path  where to write.
+ * @param data  the bytes (may be NULL when size is 0).
+ * @param size  how many.
+ * @return CLV_OK; CLV_EINVAL (NULL path, empty path, NULL data with size > 0);
+ *         CLV_EIO (naming the path, the step and the OS error); CLV_ENOMEM.
+ */
+CLV_API CLV_NODISCARD int clv_write_file(const char *path, const void *data, size_t size);
+
 CLV_END_DECLS
 
 #endif

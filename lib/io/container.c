@@ -970,6 +970,14 @@ int clv__container_load_path(const char *path, uint8_t **buf, size_t *len)
     return CLV_OK;
 }
 
+CLV_API int clv_write_file(const char *path, const void *data, size_t size)
+{
+    CLV__CHECK_ARG(path != NULL && path[0] != '\0', "clv_write_file: path is NULL or empty");
+    CLV__CHECK_ARG(data != NULL || size == 0, "clv_write_file: data is NULL");
+    static const char none = 0;
+    return clv__save_bytes_atomic(data ? data : &none, size, path, "file");
+}
+
 CLV_API int clv_file_format_version(const char *path, uint32_t *major, uint32_t *minor)
 {
     CLV__CHECK_ARG(path != NULL && major != NULL && minor != NULL, "clv_file_format_version: NULL argument");

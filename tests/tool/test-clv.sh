@@ -89,6 +89,14 @@ then ok; else bad "predict output check"; fi
 # The horizon defaults to the trained one; --at defaults to the last date.
 "$clv" predict --model "$tmp/m.clv" --data "$tmp/log.csv" --out "$tmp/p3.csv" 2>"$tmp/err" || bad "predict defaults"
 if grep -q "over 91 days" "$tmp/err"; then ok; else bad "default horizon: $(cat "$tmp/err")"; fi
+# Outputs go through clv_write_file: /dev/stdout is written as it is, and a
+# directory in the way is an error naming the path.
+"$clv" predict --model "$tmp/m.clv" --data "$tmp/log.csv" --out /dev/stdout --quiet >"$tmp/p4.csv" ||
+    bad "predict --out /dev/stdout"
+if cmp -s "$tmp/p3.csv" "$tmp/p4.csv"; then ok; else bad "predict --out /dev/stdout > file differs"; fi
+mkdir "$tmp/adir"
+if ! "$clv" predict --model "$tmp/m.clv" --data "$tmp/log.csv" --out "$tmp/adir" --quiet 2>"$tmp/err" &&
+    grep -q "$tmp/adir" "$tmp/err"; then ok; else bad "predict --out DIR: $(cat "$tmp/err")"; fi
 
 # --- explain: attributions that add up to prediction - baseline ------------
 id=$(sed -n 2p "$tmp/p.csv" | cut -d, -f1)

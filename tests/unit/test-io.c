@@ -1527,6 +1527,18 @@ START_TEST(save_and_load_os_errors)
     unlink(link);
     unlink(target);
     ck_assert_int_eq(dir_entries(NULL, 0), 0);
+    /* The public face of the same writer, for callers' own outputs. */
+    ck_assert_int_eq(clv_write_file(target, "abc", 3), CLV_OK);
+    ck_assert_int_eq(stat(target, &st), 0);
+    ck_assert_int_eq((long long)st.st_size, 3);
+    ck_assert_int_eq(clv_write_file(target, NULL, 0), CLV_OK);
+    ck_assert_int_eq(stat(target, &st), 0);
+    ck_assert_int_eq((long long)st.st_size, 0);
+    ck_assert_int_eq(clv_write_file(target, NULL, 1), CLV_EINVAL);
+    ck_assert_int_eq(clv_write_file("", "x", 1), CLV_EINVAL);
+    ck_assert_int_eq(clv_write_file(tmpdir, "x", 1), CLV_EIO);   /* a directory */
+    ck_assert_ptr_nonnull(strstr(clv_last_error(), tmpdir));
+    unlink(target);
 
     if (geteuid() == 0) {
         fprintf(stderr, "save_and_load_os_errors: running as root, permission check skipped\n");
