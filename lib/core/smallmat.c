@@ -65,10 +65,11 @@ AVX512 static inline __m512 reduce16(const __m512 *a)
 
 AVX512 static void gemv2_avx512(float *y, uint32_t rows, const float *w1, uint32_t k1,
                                 const float *v1, const float *w2, uint32_t k2, const float *v2,
-                                int accumulate)
+                                int accumulate, int backwards)
 {
-    uint32_t n0 = 0;
-    for (; n0 + 16 <= rows; n0 += 16) {
+    const uint32_t blocks = rows / 16;
+    for (uint32_t blk = 0; blk < blocks; blk++) {
+        const uint32_t n0 = 16 * (backwards ? blocks - 1 - blk : blk);
         __m512 acc[16];
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
@@ -78,6 +79,7 @@ AVX512 static void gemv2_avx512(float *y, uint32_t rows, const float *w1, uint32
         if (accumulate) r = _mm512_add_ps(r, _mm512_loadu_ps(y + n0));
         _mm512_storeu_ps(y + n0, r);
     }
+    const uint32_t n0 = 16 * blocks;
     if (n0 < rows)
         gemv2_portable(y + n0, rows - n0, w1 + (size_t)n0 * k1, k1, v1,
                        k2 ? w2 + (size_t)n0 * k2 : w2, k2, v2, accumulate);
@@ -85,13 +87,14 @@ AVX512 static void gemv2_avx512(float *y, uint32_t rows, const float *w1, uint32
 #endif
 
 void clv__gemv2(float *y, uint32_t rows, const float *w1, uint32_t k1, const float *v1,
-                const float *w2, uint32_t k2, const float *v2, int accumulate)
+                const float *w2, uint32_t k2, const float *v2, int accumulate, int backwards)
 {
 #ifdef HAVE_AVX512_KERNEL
     if (__builtin_cpu_supports("avx512f")) {
-        gemv2_avx512(y, rows, w1, k1, v1, w2, k2, v2, accumulate);
+        gemv2_avx512(y, rows, w1, k1, v1, w2, k2, v2, accumulate, backwards);
         return;
     }
 #endif
+    (void)backwards;
     gemv2_portable(y, rows, w1, k1, v1, w2, k2, v2, accumulate);
 }

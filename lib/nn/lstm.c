@@ -9,12 +9,20 @@
  * state gradients through unchanged and contribute no gate gradient.
  *
  * Training: the input projection of all time steps is one GEMM before the
- * step loop; inside the loop there is one GEMM per step (all four gates
+ * step loop; inside the loop there is one product per step (all four gates
  * fused) and one vectorised pass of gate math (core/gates.c) that also adds
  * the bias. Inference keeps no activations: x_t is projected step by step
  * into one reused block, and batches of a few rows use clv__gemv2 instead of
  * BLAS. Every tensor is time-major, so the rows of one step are contiguous
  * and no step transposes anything.
+ *
+ * The per-step products (forward: h_{t-1} W_hh^T, in inference together with
+ * x_t W_ih^T; backward: dA_t W_hh) go through core/packmm.h where its AVX-512
+ * kernel runs: the weights are packed once per pass instead of by OpenBLAS
+ * in every call, and a block of 64 rows gets its gate math right after its
+ * product, while it is in cache. Elsewhere they are BLAS calls, as are the
+ * all-steps products (input projection, weight gradients). The packed
+ * layout space is planned with the pass (layer_buf.wpack).
  *
  * Threads (clv_model_set_num_threads, docs/threading.md): sequences are
  * independent, so the step loop is split over the batch: each worker owns a
@@ -27,6 +35,7 @@
 #include "../core/blas.h"
 #include "../core/gates.h"
 #include "../core/ops.h"
+#include "../core/packmm.h"
 #include "../core/smallmat.h"
 #include "model_impl.h"
 
@@ -36,6 +45,10 @@
 /* Up to this many rows per worker, inference steps use clv__gemv2 per row
  * instead of two BLAS calls (measured at B=1: docs/performance.md). */
 #define SMALL_ROWS 4
+/* Rows per product-then-gates block of the packed path: the block's
+ * pre-activations (64 x 4H floats, 64 KB at H = 64) are still in cache when
+ * the gate math reads them. */
+#define PACKED_ROWS 64
 
 typedef struct lstm_job {
     const clv__rnn_weights *w;
@@ -51,11 +64,18 @@ typedef struct lstm_job {
     int inference;        /* two cell-state slots, no activations kept */
     int stream;           /* inference, BLAS: x_t projected per step into one reused block */
     int small;            /* inference, tiny batch: clv__gemv2 per row, act holds all steps */
+    const float *pack_ih, *pack_hh;   /* clv__packmm weights (buf->wpack), or NULL: BLAS */
 } lstm_job;
 
 uint32_t clv__lstm_act_steps(uint32_t batch, uint32_t steps, int training)
 {
     return (training || batch <= SMALL_ROWS) ? steps : 1;
+}
+
+size_t clv__lstm_pack_size(uint32_t in, uint32_t hid)
+{
+    const size_t fwd = clv__packmm_size(4 * hid, hid), bwd = clv__packmm_size(hid, 4 * hid);
+    return clv__packmm_size(4 * hid, in) + (fwd > bwd ? fwd : bwd);
 }
 
 uint32_t clv__lstm_workers(uint32_t threads, uint32_t batch)
@@ -85,6 +105,26 @@ static void small_input_projection(const lstm_job *j)
               j->buf->act, gh);
 }
 
+/* One step of rows [b0, b1) through the packed kernel, in blocks: the
+ * product of a block (inference: x_t and h_{t-1} in one call; training: h_{t-1}
+ * added to the input projection already in a), then its gate math. */
+static void packed_step(const lstm_job *j, uint32_t t, float *a, const float *h_prev,
+                        const float *c_prev, float *h, float *c, uint32_t b0, uint32_t b1)
+{
+    const uint32_t hid = j->hid, gh = 4 * hid, in = j->in;
+    const uint32_t block = j->stream ? PACKED_ROWS : b1 - b0;
+    for (uint32_t r0 = b0; r0 < b1; r0 += block) {
+        const uint32_t rows = b1 - r0 < block ? b1 - r0 : block;
+        if (j->stream)
+            clv__packmm(rows, gh, j->x + ((size_t)t * j->batch + r0) * in, in, in, j->pack_ih,
+                        h_prev + (size_t)r0 * hid, hid, hid, j->pack_hh, 0, a + (size_t)r0 * gh, gh);
+        else
+            clv__packmm(rows, gh, NULL, 0, 0, NULL, h_prev + (size_t)r0 * hid, hid, hid, j->pack_hh,
+                        1, a + (size_t)r0 * gh, gh);
+        clv__lstm_cell_forward(a, gh, j->w->b_ih, h_prev, c_prev, h, c, hid, r0, r0 + rows, j->len, t);
+    }
+}
+
 static void forward_rows(void *ctx, uint32_t part, uint32_t parts)
 {
     const lstm_job *j = ctx;
@@ -107,8 +147,12 @@ static void forward_rows(void *ctx, uint32_t part, uint32_t parts)
         if (j->small) {
             for (uint32_t b = b0; b < b1; b++)
                 clv__gemv2(a + (size_t)b * gh, gh, j->w->w_hh, hid, h_prev + (size_t)b * hid, NULL,
-                           0, NULL, 1);
+                           0, NULL, 1, (int)((t * (b1 - b0) + (b - b0)) & 1));
             clv__lstm_cell_forward(a, gh, j->w->b_ih, h_prev, c_prev, h, c, hid, b0, b1, j->len, t);
+            continue;
+        }
+        if (j->pack_hh) {
+            packed_step(j, t, a, h_prev, c_prev, h, c, b0, b1);
             continue;
         }
         if (j->stream)
@@ -135,6 +179,17 @@ void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uin
      * over all steps measured no slower than per-step products. */
     j.small = inference && batch <= SMALL_ROWS;
     j.stream = inference && !j.small;
+    /* The packed kernel, where it runs, replaces the per-step BLAS calls:
+     * the weights are packed once here for all steps and row blocks. */
+    if (buf->wpack && !j.small) {
+        float *pack_hh = buf->wpack + clv__packmm_size(4 * hid, in);
+        if (j.stream) {
+            clv__packmm_pack(buf->wpack, w->w_ih, 4 * hid, in, in);
+            j.pack_ih = buf->wpack;
+        }
+        clv__packmm_pack(pack_hh, w->w_hh, 4 * hid, hid, hid);
+        j.pack_hh = pack_hh;
+    }
 
     if (j.small) small_input_projection(&j);
     else if (!j.stream) clv__parallel_run(workers, input_projection, &j);
@@ -166,8 +221,12 @@ static void backward_rows(void *ctx, uint32_t part, uint32_t parts)
          * a separate pass over all T*B rows read 13.6 MB from memory. */
         clv__rows_sum_into(db, a + (size_t)b0 * gh, gh, b1 - b0, gh);
         /* dh_{t-1} = dA_t W_hh (frozen rows have dA = 0 and keep their dh). */
-        clv__gemm(0, 0, b1 - b0, hid, gh, 1.0f, a + (size_t)b0 * gh, gh, j->w->w_hh, hid, 1.0f,
-                  j->dh + o0, hid);
+        if (j->pack_hh)
+            clv__packmm(b1 - b0, hid, a + (size_t)b0 * gh, gh, gh, j->pack_hh, NULL, 0, 0, NULL, 1,
+                        j->dh + o0, hid);
+        else
+            clv__gemm(0, 0, b1 - b0, hid, gh, 1.0f, a + (size_t)b0 * gh, gh, j->w->w_hh, hid,
+                      1.0f, j->dh + o0, hid);
     }
 }
 
@@ -208,6 +267,11 @@ void clv__lstm_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t
     /* The scratch was sized when the forward pass was planned; the thread
      * count may have been lowered since, never raised past it. */
     if (workers > bias_parts) workers = bias_parts;
+    if (buf->wpack) {
+        float *pack_hh = buf->wpack + clv__packmm_size(4 * hid, in);
+        clv__packmm_pack_t(pack_hh, w->w_hh, hid, 4 * hid, hid);
+        j.pack_hh = pack_hh;
+    }
     clv__parallel_run(workers, backward_rows, &j);
     for (uint32_t p = 0; p < workers; p++)   /* in worker order: deterministic */
         clv__vec_axpy(g->b_ih, 1.0f, dbias_part + (size_t)p * 4 * hid, 4 * (size_t)hid);

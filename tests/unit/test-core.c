@@ -27,6 +27,7 @@
 #include "core/gates.h"
 #include "core/smallmat.h"
 #include "core/ops.h"
+#include "core/packmm.h"
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "test-common.h"
@@ -1546,7 +1547,8 @@ START_TEST(fast_gates_accuracy)
 END_TEST
 
 /* clv__gemv2 (the batch-1 path) against the double-accumulating oracle, on
- * sizes that hit the 16-row blocks, masked tails and the scalar remainder. */
+ * sizes that hit the 16-row blocks, masked tails and the scalar remainder,
+ * in both row orders. */
 START_TEST(gemv2_matches_reference)
 {
     static const uint32_t shapes[][3] = { { 256, 16, 64 }, { 37, 19, 5 }, { 16, 3, 0 }, { 5, 64, 64 } };
@@ -1559,9 +1561,16 @@ START_TEST(gemv2_matches_reference)
         clv_test_fill(v1, 64, 3, -1, 1);
         clv_test_fill(v2, 64, 4, -1, 1);
         for (uint32_t n = 0; n < rows; n++) y[n] = 0.5f;
-        clv__gemv2(y, rows, w1, k1, v1, k2 ? w2 : NULL, k2, k2 ? v2 : NULL, (int)(s & 1));
+        clv__gemv2(y, rows, w1, k1, v1, k2 ? w2 : NULL, k2, k2 ? v2 : NULL, (int)(s & 1), 0);
         if (s & 1)
             for (uint32_t n = 0; n < rows; n++) y[n] -= 0.5f;
+        /* Rows visited last to first give the same bits. */
+        float yb[256];
+        for (uint32_t n = 0; n < rows; n++) yb[n] = 0.5f;
+        clv__gemv2(yb, rows, w1, k1, v1, k2 ? w2 : NULL, k2, k2 ? v2 : NULL, (int)(s & 1), 1);
+        if (s & 1)
+            for (uint32_t n = 0; n < rows; n++) yb[n] -= 0.5f;
+        ck_assert_mem_eq(yb, y, rows * sizeof(float));
         clv__gemm_ref(0, 1, 1, rows, k1, 1.0f, v1, k1, w1, k1, 0.0f, r1, rows);
         for (uint32_t n = 0; n < rows; n++) r2[n] = 0.0f;
         if (k2) clv__gemm_ref(0, 1, 1, rows, k2, 1.0f, v2, k2, w2, k2, 0.0f, r2, rows);
@@ -1570,6 +1579,79 @@ START_TEST(gemv2_matches_reference)
                     (double)y[n], (double)(r1[n] + r2[n]));
         free(w1);
         free(w2);
+    }
+}
+END_TEST
+
+/* clv__packmm (the per-step products of LSTM layers) against the
+ * double-accumulating oracle: two sources or one, with and without C
+ * accumulated, W packed from [n][k] or from its transpose; shapes that hit
+ * the 6-row blocks and their tails, partial 64-column panels and strided
+ * operands. The fast kernel (when the CPU has it) and the portable loops
+ * are both checked, and one row's result must not depend on how many rows
+ * came with it. */
+START_TEST(packmm_matches_reference)
+{
+    static const uint32_t shapes[][4] = {   /* m, n, k1, k2 */
+        { 64, 256, 16, 64 }, { 13, 40, 5, 10 }, { 7, 512, 0, 128 }, { 1, 64, 3, 0 },
+        { 25, 130, 80, 33 },
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const uint32_t m = shapes[s][0], n = shapes[s][1], k1 = shapes[s][2], k2 = shapes[s][3];
+        const size_t lda1 = k1 + 3, lda2 = k2 + 1, ldc = n + 5;
+        float *a1 = malloc((m * lda1 + 1) * sizeof(float)), *a2 = malloc((m * lda2 + 1) * sizeof(float));
+        float *w1 = malloc(((size_t)n * k1 + 1) * sizeof(float)), *w2 = malloc(((size_t)n * k2 + 1) * sizeof(float));
+        float *w2t = malloc(((size_t)n * k2 + 1) * sizeof(float));
+        float *p1 = malloc((clv__packmm_size(n, k1) + 1) * sizeof(float));
+        float *p2 = malloc((clv__packmm_size(n, k2) + 1) * sizeof(float));
+        float *p2t = malloc((clv__packmm_size(n, k2) + 1) * sizeof(float));
+        float *c0 = malloc(m * ldc * sizeof(float)), *c = malloc(m * ldc * sizeof(float));
+        float *r = malloc(m * ldc * sizeof(float)), *r2 = malloc(m * ldc * sizeof(float));
+        float *one = malloc(ldc * sizeof(float));
+        clv_test_fill(a1, m * lda1 + 1, 11 + (uint32_t)s, -1, 1);
+        clv_test_fill(a2, m * lda2 + 1, 12 + (uint32_t)s, -1, 1);
+        clv_test_fill(w1, (size_t)n * k1 + 1, 13 + (uint32_t)s, -1, 1);
+        clv_test_fill(w2, (size_t)n * k2 + 1, 14 + (uint32_t)s, -1, 1);
+        clv_test_fill(c0, m * ldc, 15 + (uint32_t)s, -1, 1);
+        for (uint32_t i = 0; i < n; i++)
+            for (uint32_t k = 0; k < k2; k++) w2t[(size_t)k * n + i] = w2[(size_t)i * k2 + k];
+        clv__packmm_pack(p1, w1, n, k1, k1);
+        clv__packmm_pack(p2, w2, n, k2, k2);
+        clv__packmm_pack_t(p2t, w2t, n, k2, n);
+        ck_assert_mem_eq(p2t, p2, clv__packmm_size(n, k2) * sizeof(float));
+        for (int accumulate = 0; accumulate <= 1; accumulate++)
+            for (int portable = 0; portable <= 1; portable++) {
+                memcpy(c, c0, m * ldc * sizeof(float));
+                (portable ? clv__packmm_portable : clv__packmm)(m, n, k1 ? a1 : NULL, lda1, k1,
+                                                                k1 ? p1 : NULL, k2 ? a2 : NULL,
+                                                                lda2, k2, k2 ? p2 : NULL,
+                                                                accumulate, c, ldc);
+                memcpy(r, c0, m * ldc * sizeof(float));
+                clv__gemm_ref(0, 1, m, n, k1, 1.0f, a1, lda1, w1, k1, accumulate ? 1.0f : 0.0f, r, ldc);
+                memset(r2, 0, m * ldc * sizeof(float));
+                clv__gemm_ref(0, 1, m, n, k2, 1.0f, a2, lda2, w2, k2, 0.0f, r2, ldc);
+                for (uint32_t i = 0; i < m; i++)
+                    for (uint32_t j = 0; j < ldc; j++) {
+                        const size_t e = (size_t)i * ldc + j;
+                        if (j >= n) {   /* past n: untouched */
+                            REQUIRE(c[e] == c0[e], "shape %zu: C[%u][%u] written", s, i, j);
+                            continue;
+                        }
+                        const float want = r[e] + r2[e];
+                        REQUIRE(fabsf(c[e] - want) <= 2e-5f * (1.0f + fabsf(want)),
+                                "shape %zu acc %d portable %d: C[%u][%u] = %g, want %g", s,
+                                accumulate, portable, i, j, (double)c[e], (double)want);
+                    }
+                /* The last row alone gives the same bits as within the block. */
+                const size_t last = (size_t)(m - 1);
+                memcpy(one, c0 + last * ldc, ldc * sizeof(float));
+                (portable ? clv__packmm_portable : clv__packmm)(
+                    1, n, k1 ? a1 + last * lda1 : NULL, lda1, k1, k1 ? p1 : NULL,
+                    k2 ? a2 + last * lda2 : NULL, lda2, k2, k2 ? p2 : NULL, accumulate, one, ldc);
+                ck_assert_mem_eq(one, c + last * ldc, n * sizeof(float));
+            }
+        free(a1), free(a2), free(w1), free(w2), free(w2t), free(p1), free(p2), free(p2t);
+        free(c0), free(c), free(r), free(r2), free(one);
     }
 }
 END_TEST
@@ -1589,6 +1671,7 @@ static Suite *core_suite(void)
     ADD_CASE("gemm_hand_worked", gemm_hand_worked);
     ADD_CASE("fast_gates_accuracy", fast_gates_accuracy);
     ADD_CASE("gemv2_matches_reference", gemv2_matches_reference);
+    ADD_CASE("packmm_matches_reference", packmm_matches_reference);
     ADD_CASE("gemm_beta_zero_ignores_nan", gemm_beta_zero_ignores_nan);
     ADD_CASE("gemm_matches_reference_fixed_shapes", gemm_matches_reference_fixed_shapes);
     ADD_CASE("gemm_matches_reference_random_shapes", gemm_matches_reference_random_shapes);
