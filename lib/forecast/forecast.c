@@ -996,6 +996,7 @@ static int cmp_float(const void *a, const void *b)
 typedef struct path {
     clv__rng rng;
     float cum, cum_spend, since, age, first;
+    double first_amount;   /* expm1(first), for the posterior inputs of every week */
 } path;
 
 /* Per customer, S sampled paths then one path that never purchases; each
@@ -1134,7 +1135,7 @@ static void next_input(const clv_forecaster *f, path *p, const week_draw *w, flo
     x[CLV__IN_SEASON_COS] = season_cos;
     x[CLV__IN_FIRST] = p->first;
     x[CLV__IN_AVG_VALUE] = lg(p->cum > 0 ? p->cum_spend / p->cum : 0);
-    clv__prior_inputs(f, p->cum, p->cum_spend, expm1(p->first), p->since, p->age, x);
+    clv__prior_inputs(f, p->cum, p->cum_spend, p->first_amount, p->since, p->age, x);
     normalise_row(f, x);
 }
 
@@ -1182,6 +1183,7 @@ static int rollout_member(const clv_forecaster *f, uint32_t member, rollout *r, 
             p->since = sd->since[first + k];
             p->age = sd->age[first + k];
             p->first = sd->first[first + k];
+            p->first_amount = expm1(p->first);
             r->drawn[row] = r->exp_spend[row] = r->exp_tx[row] = 0;
             r->p_none[row] = 1;
             memcpy(r->out + row * CLV__OUT_COUNT, r->last + (size_t)k * CLV__OUT_COUNT, CLV__OUT_COUNT * sizeof(float));
