@@ -85,15 +85,19 @@ AVX512_INLINE void block(const int rows, uint32_t k1, const float *a1, size_t ld
                          const float *q2, int accumulate, float *c, size_t ldc,
                          const __mmask16 mask[4])
 {
+    /* A column group wholly past n is not addressed at all: its address
+     * could lie beyond the end of C. */
     __m512 acc[ROWS][4];
     for (int r = 0; r < rows; r++)
         for (int q = 0; q < 4; q++)
-            acc[r][q] = accumulate ? _mm512_maskz_loadu_ps(mask[q], c + (size_t)r * ldc + 16 * q)
-                                   : _mm512_setzero_ps();
+            acc[r][q] = accumulate && mask[q]
+                            ? _mm512_maskz_loadu_ps(mask[q], c + (size_t)r * ldc + 16 * q)
+                            : _mm512_setzero_ps();
     accumulate_source(acc, rows, k1, a1, lda1, q1);
     accumulate_source(acc, rows, k2, a2, lda2, q2);
     for (int r = 0; r < rows; r++)
-        for (int q = 0; q < 4; q++) _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * q, mask[q], acc[r][q]);
+        for (int q = 0; q < 4; q++)
+            if (mask[q]) _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16 * q, mask[q], acc[r][q]);
 }
 
 #define BLOCK(R, i)                                                                              \

@@ -72,10 +72,13 @@ uint32_t clv__lstm_act_steps(uint32_t batch, uint32_t steps, int training)
     return (training || batch <= SMALL_ROWS) ? steps : 1;
 }
 
-size_t clv__lstm_pack_size(uint32_t in, uint32_t hid)
+size_t clv__lstm_pack_size(uint32_t in, uint32_t hid, uint32_t batch, int training)
 {
+    if (!clv__packmm_fast()) return 0;
+    if (!training)
+        return batch <= SMALL_ROWS ? 0 : clv__packmm_size(4 * hid, in) + clv__packmm_size(4 * hid, hid);
     const size_t fwd = clv__packmm_size(4 * hid, hid), bwd = clv__packmm_size(hid, 4 * hid);
-    return clv__packmm_size(4 * hid, in) + (fwd > bwd ? fwd : bwd);
+    return fwd > bwd ? fwd : bwd;
 }
 
 uint32_t clv__lstm_workers(uint32_t threads, uint32_t batch)
@@ -181,11 +184,14 @@ void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uin
     j.stream = inference && !j.small;
     /* The packed kernel, where it runs, replaces the per-step BLAS calls:
      * the weights are packed once here for all steps and row blocks. */
+    /* The pass planned buf->wpack exactly when this path runs
+     * (clv__lstm_pack_size): inference W_ih then W_hh, training W_hh. */
     if (buf->wpack && !j.small) {
-        float *pack_hh = buf->wpack + clv__packmm_size(4 * hid, in);
+        float *pack_hh = buf->wpack;
         if (j.stream) {
             clv__packmm_pack(buf->wpack, w->w_ih, 4 * hid, in, in);
             j.pack_ih = buf->wpack;
+            pack_hh += clv__packmm_size(4 * hid, in);
         }
         clv__packmm_pack(pack_hh, w->w_hh, 4 * hid, hid, hid);
         j.pack_hh = pack_hh;
@@ -267,10 +273,9 @@ void clv__lstm_backward(const clv__rnn_weights *w, clv__rnn_weights *g, uint32_t
     /* The scratch was sized when the forward pass was planned; the thread
      * count may have been lowered since, never raised past it. */
     if (workers > bias_parts) workers = bias_parts;
-    if (buf->wpack) {
-        float *pack_hh = buf->wpack + clv__packmm_size(4 * hid, in);
-        clv__packmm_pack_t(pack_hh, w->w_hh, hid, 4 * hid, hid);
-        j.pack_hh = pack_hh;
+    if (buf->wpack) {   /* a training pass: W_hh's region, transposed */
+        clv__packmm_pack_t(buf->wpack, w->w_hh, hid, 4 * hid, hid);
+        j.pack_hh = buf->wpack;
     }
     clv__parallel_run(workers, backward_rows, &j);
     for (uint32_t p = 0; p < workers; p++)   /* in worker order: deterministic */

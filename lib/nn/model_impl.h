@@ -43,8 +43,8 @@ typedef struct clv__layer_buf {
      * read from h0/c0 and the new state written to hT/cT (the caller's
      * arrays, updated in place) instead of h[0]/c[0] and h[T]/c[T]. */
     float *h0, *c0, *hT, *cT;
-    /* LSTM, when clv__packmm_fast(): W_ih then W_hh packed for clv__packmm
-     * (core/packmm.h), refilled by every forward pass; else NULL */
+    /* LSTM weights packed for clv__packmm (core/packmm.h), refilled by every
+     * pass; clv__lstm_pack_size() floats, NULL where that is 0 */
     float *wpack;
 } clv__layer_buf;
 
@@ -139,9 +139,11 @@ int clv__model_step(const clv_model *m, clv__arena *a, uint32_t batch, const flo
 void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uint32_t batch,
                        uint32_t steps, const int32_t *len, const float *x, clv__layer_buf *buf,
                        int keep_state, int inference, uint32_t threads);
-/* Floats of layer_buf.wpack for an LSTM layer: W_ih packed, then W_hh
- * packed for the forward products or transposed for backward's. */
-size_t clv__lstm_pack_size(uint32_t in, uint32_t hid);
+/* Floats of layer_buf.wpack for an LSTM layer in a pass of `batch` rows:
+ * inference: W_ih then W_hh packed (none for the tiny batches that take
+ * clv__gemv2); training: W_hh packed for the forward products or transposed
+ * for backward's. 0: the layer takes no packed path. */
+size_t clv__lstm_pack_size(uint32_t in, uint32_t hid, uint32_t batch, int training);
 /* Steps of activations an LSTM pass keeps in layer[].act (training: all). */
 uint32_t clv__lstm_act_steps(uint32_t batch, uint32_t steps, int training);
 /* Workers an LSTM call uses for `batch` rows when allowed `threads`. */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "../core/blas.h"
-#include "../core/packmm.h"
 #include "../core/ops.h"
 #include "model_impl.h"
 
@@ -84,8 +83,8 @@ static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, 
         lb->h = take(a, ovf, lb->h_pingpong ? 2 : (size_t)T + 1, B, H);
         if (o->cell == CLV_CELL_LSTM) lb->c = take(a, ovf, training ? (size_t)T + 1 : 2, B, H);
         else lb->hh = take(a, ovf, T, B, GH);
-        if (o->cell == CLV_CELL_LSTM && clv__packmm_fast())
-            lb->wpack = take(a, ovf, clv__lstm_pack_size(l ? H : F, H), 1, 1);
+        const size_t pack = o->cell == CLV_CELL_LSTM ? clv__lstm_pack_size(l ? H : F, H, B, training) : 0;
+        if (pack) lb->wpack = take(a, ovf, pack, 1, 1);
     }
     if (Os) p->step_out = take(a, ovf, T, B, Os);
     if (!training) return;
