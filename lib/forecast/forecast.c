@@ -154,8 +154,15 @@ static int build_inputs(const clv_forecaster *f, const clv_dataset *ds, int with
 {
     memset(sd, 0, sizeof *sd);
     const uint64_t n = ds->n;
-    const uint32_t T = ds->steps, F = ds->nseq, S = ds->nstatic;
+    const uint32_t Tin = ds->steps, F = ds->nseq, S = ds->nstatic;
     const size_t m = n ? (size_t)n : 1;
+    /* Rows as long as the longest history, not as the pipeline's window
+     * (max_steps, 104 weeks by default): a log shorter than the window
+     * would otherwise hold mostly padding, 5.0 of the 8.9 KB per customer
+     * of a fit on the simulator's 39-week calibration (massif). */
+    uint32_t T = 1;
+    for (uint64_t i = 0; i < n; i++)
+        if ((uint32_t)ds->lengths[i] > T) T = (uint32_t)ds->lengths[i];
     sd->n = n;
     sd->T = T;
     sd->x = clv__calloc(m * T, CLV__IN_COUNT * sizeof(float));
@@ -173,7 +180,7 @@ static int build_inputs(const clv_forecaster *f, const clv_dataset *ds, int with
         return clv__oom();
     }
     for (uint64_t i = 0; i < n; i++) {
-        const float *seq = ds->seq + i * T * F;
+        const float *seq = ds->seq + i * Tin * F;
         const int32_t L = ds->lengths[i];
         const double total_tx = ds->frequency[i] + 1.0;
         const double age_weeks = floor(ds->age[i] / 7.0);
