@@ -20,7 +20,8 @@ enum {
     CLV__HYP_OK = 0,
     CLV__HYP_DOMAIN = 1,     /* argument outside the function's domain */
     CLV__HYP_NOCONV = 2,     /* a series needed more terms than allowed */
-    CLV__HYP_PRECISION = 3   /* cancellation would leave fewer than ~8 digits */
+    CLV__HYP_PRECISION = 3,  /* cancellation would leave fewer than ~8 digits */
+    CLV__HYP_QUADRATURE = 4  /* a quadrature (Pareto/NBD) met a non-finite integrand or ran out of panels */
 };
 
 /* log|Gamma(x)|, thread-safe (lgamma_r where the C library has it). */

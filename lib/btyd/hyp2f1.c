@@ -61,6 +61,7 @@ const char *clv__hyp_reason(int code)
     case CLV__HYP_DOMAIN: return "argument outside the domain";
     case CLV__HYP_NOCONV: return "series did not converge within 1e6 terms";
     case CLV__HYP_PRECISION: return "cancellation would leave fewer than 8 significant digits";
+    case CLV__HYP_QUADRATURE: return "quadrature met a non-finite integrand or needed more than 400 panels";
     default: return "unknown failure";
     }
 }
