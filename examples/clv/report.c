@@ -87,6 +87,10 @@ int cli_print_backtest(const clv_backtest *bt, const uint32_t *rows, uint32_t nr
         if (clv_backtest_interval_coverage(bt, k, &cov) == CLV_OK && isfinite(cov))
             printf("%-13s 80%% spend interval holds the actual spend for %.1f%% of customers\n",
                    clv_backtest_model_name(bt, k), 100.0 * cov);
+        const double pen = clv_backtest_model_penalty(bt, k);
+        if (pen > 0)
+            printf("%-13s fitted with penalty %g: maximum likelihood ran off to infinity "
+                   "(the data do not identify the model)\n", clv_backtest_model_name(bt, k), pen);
     }
     return CLI_OK;
 }

@@ -93,6 +93,15 @@ CLV_API double clv_backtest_actual_active(const clv_backtest *bt);
 CLV_API uint32_t clv_backtest_models(const clv_backtest *bt);
 /** Name of model row `model` ("lstm", "bgnbd_gg", ...; static string), NULL out of range. */
 CLV_API const char *clv_backtest_model_name(const clv_backtest *bt, uint32_t model);
+/**
+ * The L2 penalty on the log-parameters that the fit of row `model` needed:
+ * 0 for plain maximum likelihood (always, for rows other than BG/NBD and
+ * Pareto/NBD). A BTYD fit that runs off to infinity (the data do not
+ * identify the model, CLV_ENUMERIC from clv_bgnbd_fit / clv_paretonbd_fit)
+ * is refitted with penalty 0.001 and reports it here. -1 when `model` is
+ * out of range or `bt` is NULL.
+ */
+CLV_API double clv_backtest_model_penalty(const clv_backtest *bt, uint32_t model);
 
 /**
  * Scores of one model. spend: all of clv_metrics on holdout spend;

@@ -174,6 +174,19 @@ static int run_btyd(clv_backtest *bt, model_result *r, const clv_dataset *ds, in
     double params[4];
     int rc = pareto ? clv_paretonbd_fit(NULL, n, x, tx_w, T_w, params, NULL)
                     : clv_bgnbd_fit(NULL, n, x, tx_w, T_w, params, NULL);
+    if (rc == CLV_ENUMERIC) {
+        /* Data that do not identify the model (e.g. Pareto/NBD when every
+         * customer seems to drop out at one rate: s and beta run off
+         * together, docs/baselines.md) get the practitioners' remedy, a small
+         * penalty on the log-parameters, rather than no comparison at all;
+         * the row reports it (clv_backtest_model_penalty). */
+        clv_btyd_options o;
+        clv_btyd_options_init(&o);
+        o.penalty = CLV__BT_BTYD_PENALTY;
+        rc = pareto ? clv_paretonbd_fit(&o, n, x, tx_w, T_w, params, NULL)
+                    : clv_bgnbd_fit(&o, n, x, tx_w, T_w, params, NULL);
+        if (rc == CLV_OK) r->penalty = o.penalty;
+    }
     if (rc == CLV_OK)
         rc = pareto ? clv_paretonbd_expected(params, n, x, tx_w, T_w, horizon_weeks, r->tx, NULL)
                     : clv_bgnbd_expected(params, n, x, tx_w, T_w, horizon_weeks, r->tx, NULL);
@@ -351,6 +364,11 @@ CLV_API uint32_t clv_backtest_models(const clv_backtest *bt) { return bt ? bt->n
 CLV_API const char *clv_backtest_model_name(const clv_backtest *bt, uint32_t k)
 {
     return bt && k < bt->nmodels ? bt->r[k].name : NULL;
+}
+
+CLV_API double clv_backtest_model_penalty(const clv_backtest *bt, uint32_t k)
+{
+    return bt && k < bt->nmodels ? bt->r[k].penalty : -1.0;
 }
 
 CLV_API int clv_backtest_scores(const clv_backtest *bt, uint32_t k, clv_metrics *spend, double *tx_mae,

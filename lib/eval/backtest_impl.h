@@ -5,7 +5,10 @@
 
 #include "../clv_internal.h"
 
-#define CLV__BT_MODELS 6   /* at most: the xgboost row only when built with XGBoost (lib/eval/xgb.c) */
+#define CLV__BT_MODELS 6
+/* The L2 penalty a BTYD row is refitted with when the data do not identify
+ * the model by maximum likelihood (the fit ran off: CLV_ENUMERIC). */
+#define CLV__BT_BTYD_PENALTY 1e-3   /* at most: the xgboost row only when built with XGBoost (lib/eval/xgb.c) */
 
 typedef struct clv__bt_model {
     const char *name;
@@ -13,6 +16,7 @@ typedef struct clv__bt_model {
     float *lo, *hi;        /* 80% spend interval, models that give one */
     clv_metrics m;
     double tx_mae, tx_pct, auc, seconds;
+    double penalty;        /* BTYD rows: the L2 penalty the fit needed (0: plain maximum likelihood) */
     double *hold_cum;      /* [hold_weeks] expected holdout transactions up to each holdout grid day; NULL: the
                             * model only has a horizon total (tx) */
     double *pop_cum;       /* [grid] BTYD: expected cumulative repeat transactions of the cohort from each

@@ -264,6 +264,54 @@ START_TEST(backtest_rows)
     double cov;
     ck_assert_int_eq(clv_backtest_interval_coverage(bt, nm, &cov), CLV_EINVAL);
     ck_assert_int_eq(clv_backtest_scores(bt, nm, NULL, NULL, NULL, NULL, NULL), CLV_EINVAL);
+    /* Every fit identified its model: no penalty anywhere. */
+    for (uint32_t k = 0; k < nm; k++) ck_assert(clv_backtest_model_penalty(bt, k) == 0.0);
+    ck_assert(clv_backtest_model_penalty(bt, nm) == -1.0 && clv_backtest_model_penalty(NULL, 0) == -1.0);
+    clv_backtest_free(bt);
+    clv_txlog_free(log);
+}
+END_TEST
+
+/* A log whose Pareto/NBD maximum likelihood runs off to infinity (strong
+ * seasonality, a 92-day window: s and beta grow together, test-btyd's
+ * paretonbd_fit_common_dropout_rate) still gets its comparison: the row is
+ * fitted with the small penalty and says so, the other rows are as usual. */
+START_TEST(backtest_penalises_a_btyd_fit_that_runs_off)
+{
+    ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
+    clv_sim_options so;
+    clv_sim_options_init(&so);
+    so.customers = 200;
+    so.seed = 1;
+    so.weekly_amplitude = 0.6;
+    so.yearly_amplitude = 0.9;
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
+    clv_forecast_options o;
+    clv_forecast_options_init(&o);
+    o.epochs = 2;
+    o.samples = 8;
+    o.ensemble = 1;
+    clv_backtest *bt = NULL;
+    ck_assert_int_eq(clv_backtest_run(log, day("1997-06-30"), day("1997-09-30"), &o, NULL, NULL, &bt), CLV_OK);
+    int seen = 0;
+    for (uint32_t k = 0; k < clv_backtest_models(bt); k++) {
+        const char *name = clv_backtest_model_name(bt, k);
+        const double pen = clv_backtest_model_penalty(bt, k);
+        if (strcmp(name, "paretonbd_gg") == 0) {
+            ck_assert_msg(pen == 1e-3, "paretonbd_gg penalty %g", pen);
+            seen = 1;
+        } else if (strcmp(name, "bgnbd_gg") != 0) {
+            ck_assert_msg(pen == 0.0, "%s penalty %g", name, pen);
+        }
+        clv_metrics m;
+        clv_metrics_init(&m);
+        double tmae, tpct, auc, secs;
+        ck_assert_int_eq(clv_backtest_scores(bt, k, &m, &tmae, &tpct, &auc, &secs), CLV_OK);
+        ck_assert(isfinite(m.rmse) && isfinite(tpct));
+    }
+    ck_assert(seen);
     clv_backtest_free(bt);
     clv_txlog_free(log);
 }
@@ -783,6 +831,7 @@ int main(void)
     tcase_add_test(tc, fit_reads_nothing_after_cutoff);
     tcase_add_test(tc, errors_and_cancel);
     tcase_add_test(tc, backtest_rows);
+    tcase_add_test(tc, backtest_penalises_a_btyd_fit_that_runs_off);
     tcase_add_test(tc, fit_ignores_row_order_after_cutoff);
     tcase_add_test(tc, concurrent_predictions);
     tcase_add_test(tc, early_stopping_picks_the_epochs);
