@@ -5,10 +5,10 @@
 
 #include "../clv_internal.h"
 
-#define CLV__BT_MODELS 6
+#define CLV__BT_MODELS 6   /* at most: the xgboost row only when built with XGBoost (lib/eval/xgb.c) */
 /* The L2 penalty a BTYD row is refitted with when the data do not identify
  * the model by maximum likelihood (the fit ran off: CLV_ENUMERIC). */
-#define CLV__BT_BTYD_PENALTY 1e-3   /* at most: the xgboost row only when built with XGBoost (lib/eval/xgb.c) */
+#define CLV__BT_BTYD_PENALTY 1e-3
 
 typedef struct clv__bt_model {
     const char *name;

@@ -183,10 +183,10 @@ void clv__lstm_forward(const clv__rnn_weights *w, uint32_t in, uint32_t hid, uin
     j.small = inference && batch <= SMALL_ROWS;
     j.stream = inference && !j.small;
     /* The packed kernel, where it runs, replaces the per-step BLAS calls:
-     * the weights are packed once here for all steps and row blocks. */
-    /* The pass planned buf->wpack exactly when this path runs
+     * the weights are packed once here for all steps and row blocks. The
+     * pass planned buf->wpack exactly when this path runs
      * (clv__lstm_pack_size): inference W_ih then W_hh, training W_hh. */
-    if (buf->wpack && !j.small) {
+    if (buf->wpack) {
         float *pack_hh = buf->wpack;
         if (j.stream) {
             clv__packmm_pack(buf->wpack, w->w_ih, 4 * hid, in, in);

@@ -27,3 +27,17 @@ double clv_test_relerr(double a, double b, double floor)
     double m = fmax(fmax(fabs(a), fabs(b)), floor);
     return d / m;
 }
+
+clv_txlog *clv_test_seasonal_log(uint64_t customers)
+{
+    clv_sim_options so;
+    clv_sim_options_init(&so);
+    so.customers = customers;
+    so.seed = 1;
+    so.weekly_amplitude = 0.6;
+    so.yearly_amplitude = 0.9;
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
+    return log;
+}

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <clv/clv.h>
+
 /* Run one suite (CK_NORMAL output) and return the process exit code. */
 int clv_test_run(Suite *s);
 
@@ -15,5 +17,11 @@ void clv_test_fill(float *x, size_t n, uint32_t seed, float lo, float hi);
 
 /* Relative error |a-b| / max(|a|, |b|, floor). */
 double clv_test_relerr(double a, double b, double floor);
+
+/* The simulator's strongly seasonal setting (weekly amplitude 0.6, yearly
+ * 0.9: `clv demo --scenario seasonal`), seed 1. Calibrated to 1997-06-30,
+ * its Pareto/NBD maximum likelihood runs off to a common dropout rate
+ * (docs/baselines.md). Free with clv_txlog_free(). */
+clv_txlog *clv_test_seasonal_log(uint64_t customers);
 
 #endif

@@ -897,15 +897,7 @@ END_TEST
  * finite fit, as the message says. */
 START_TEST(paretonbd_fit_common_dropout_rate)
 {
-    clv_sim_options so;
-    clv_sim_options_init(&so);
-    so.customers = 200;
-    so.seed = 1;
-    so.weekly_amplitude = 0.6;
-    so.yearly_amplitude = 0.9;
-    clv_txlog *log;
-    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
-    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
+    clv_txlog *log = clv_test_seasonal_log(200);
     int32_t cutoff, end;
     ck_assert_int_eq(clv_date_parse("1997-06-30", &cutoff), CLV_OK);
     ck_assert_int_eq(clv_date_parse("1997-09-30", &end), CLV_OK);

@@ -279,15 +279,7 @@ END_TEST
 START_TEST(backtest_penalises_a_btyd_fit_that_runs_off)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    clv_sim_options so;
-    clv_sim_options_init(&so);
-    so.customers = 200;
-    so.seed = 1;
-    so.weekly_amplitude = 0.6;
-    so.yearly_amplitude = 0.9;
-    clv_txlog *log;
-    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
-    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
+    clv_txlog *log = clv_test_seasonal_log(200);
     clv_forecast_options o;
     clv_forecast_options_init(&o);
     o.epochs = 2;
