@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 #include "dist.h"
 #include "forecast_impl.h"
+#include "inputs.h"
 
 CLV_API void clv_forecast_options_init(clv_forecast_options *o)
 {
@@ -107,130 +108,7 @@ CLV_API int clv_forecaster_set_callback(clv_forecaster *f, clv_fit_callback fn, 
 CLV_API int32_t clv_forecaster_is_fitted(const clv_forecaster *f) { return f && f->fitted; }
 CLV_API int32_t clv_forecaster_fit_cutoff(const clv_forecaster *f) { return f ? f->fit_cutoff : 0; }
 
-/* ---- inputs ------------------------------------------------------------- */
-
-typedef struct seqdata {
-    uint64_t n;
-    uint32_t T;
-    float *x;         /* [n][T][IN] inputs, normalised once the scalers are known */
-    int32_t *len;
-    int8_t *cls;      /* [n][T] next week's transaction class, -1 = no target */
-    float *val;       /* [n][T] next week's log1p(spend per transaction), NAN = none */
-    float *cum, *cum_spend, *since, *age, *first;   /* carried into the roll-out */
-    uint64_t *idh;    /* hash of each customer's id: seeds its Monte Carlo paths */
-} seqdata;
-
-static void seqdata_free(seqdata *s)
-{
-    clv__free(s->x);
-    clv__free(s->len);
-    clv__free(s->cls);
-    clv__free(s->val);
-    clv__free(s->cum);
-    clv__free(s->cum_spend);
-    clv__free(s->since);
-    clv__free(s->age);
-    clv__free(s->first);
-    clv__free(s->idh);
-    memset(s, 0, sizeof *s);
-}
-
-static void season(int32_t day, float *s, float *c)
-{
-    int32_t y;
-    uint32_t m, d;
-    clv__civil_from_days(day, &y, &m, &d);
-    double doy = (double)(day - clv__days_from_civil(y, 1, 1)) + 0.5;
-    double a = 6.283185307179586 * doy / 365.2425;
-    *s = (float)sin(a);
-    *c = (float)cos(a);
-}
-
-static float lg(double v) { return (float)log1p(v > 0 ? v : 0); }
-
-/* Weekly inputs (and next-week targets) from a dataset built by the
- * forecaster's own pipeline (weekly, raw values, no normalisation). */
-static int build_inputs(const clv_forecaster *f, const clv_dataset *ds, int with_targets, seqdata *sd)
-{
-    memset(sd, 0, sizeof *sd);
-    const uint64_t n = ds->n;
-    const uint32_t Tin = ds->steps, F = ds->nseq, S = ds->nstatic;
-    const size_t m = n ? (size_t)n : 1;
-    /* Rows as long as the longest history, not as the pipeline's window
-     * (max_steps, 104 weeks by default): a log shorter than the window
-     * would otherwise hold mostly padding, 5.0 of the 8.9 KB per customer
-     * of a fit on the simulator's 39-week calibration (massif). */
-    uint32_t T = 1;
-    for (uint64_t i = 0; i < n; i++)
-        if ((uint32_t)ds->lengths[i] > T) T = (uint32_t)ds->lengths[i];
-    sd->n = n;
-    sd->T = T;
-    sd->x = clv__calloc(m * T, CLV__IN_COUNT * sizeof(float));
-    sd->len = clv__calloc(m, sizeof(int32_t));
-    sd->cls = clv__calloc(m * T, 1);
-    sd->val = clv__calloc(m * T, sizeof(float));
-    sd->cum = clv__calloc(m, sizeof(float));
-    sd->cum_spend = clv__calloc(m, sizeof(float));
-    sd->since = clv__calloc(m, sizeof(float));
-    sd->age = clv__calloc(m, sizeof(float));
-    sd->first = clv__calloc(m, sizeof(float));
-    sd->idh = clv__calloc(m, sizeof(uint64_t));
-    if (!sd->x || !sd->len || !sd->cls || !sd->val || !sd->cum || !sd->cum_spend || !sd->since || !sd->age || !sd->first || !sd->idh) {
-        seqdata_free(sd);
-        return clv__oom();
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        const float *seq = ds->seq + i * Tin * F;
-        const int32_t L = ds->lengths[i];
-        const double total_tx = ds->frequency[i] + 1.0;
-        const double age_weeks = floor(ds->age[i] / 7.0);
-        const float first = lg(ds->stat[i * S + CLV__F_FIRST_AMOUNT]);
-        /* Transactions after each step, to give lifetime running totals even
-         * when the window truncates the history. */
-        double after = 0, spend_after = 0;
-        for (int32_t t = 0; t < L; t++) {
-            after += seq[t * F + CLV__S_TX];
-            spend_after += seq[t * F + CLV__S_SPEND];
-        }
-        double since = 0;
-        sd->len[i] = L;
-        const char *id = ds->ids + ds->id_off[i];
-        sd->idh[i] = clv__hash_bytes(id, strlen(id), 0x1d5);
-        for (int32_t t = 0; t < L; t++) {
-            const double tx = seq[t * F + CLV__S_TX], spend = seq[t * F + CLV__S_SPEND];
-            after -= tx;
-            spend_after -= spend;
-            const double cum = total_tx - after, cum_spend = ds->cal_spend[i] - spend_after;
-            since = tx > 0 ? 0 : since + 1;
-            float *x = sd->x + ((size_t)i * T + t) * CLV__IN_COUNT;
-            x[CLV__IN_TX] = (float)tx;
-            x[CLV__IN_SPEND] = lg(spend);
-            x[CLV__IN_CUM_TX] = lg(cum);
-            x[CLV__IN_SINCE_LAST] = lg(since);
-            x[CLV__IN_AGE] = lg(age_weeks - (L - 1 - t));
-            if (f->use_season) season(ds->cutoff - 7 * (L - 1 - t), &x[CLV__IN_SEASON_SIN], &x[CLV__IN_SEASON_COS]);
-            x[CLV__IN_FIRST] = first;
-            x[CLV__IN_AVG_VALUE] = lg(cum > 0 ? cum_spend / cum : 0);
-            clv__prior_inputs(f, cum, cum_spend, ds->stat[i * S + CLV__F_FIRST_AMOUNT], since, age_weeks - (L - 1 - t), x);
-            size_t r = (size_t)i * T + t;
-            sd->cls[r] = -1;
-            sd->val[r] = NAN;
-            if (with_targets && t + 1 < L) {
-                const double ntx = seq[(t + 1) * F + CLV__S_TX], nsp = seq[(t + 1) * F + CLV__S_SPEND];
-                sd->cls[r] = (int8_t)(ntx >= CLV__TX_CLASSES - 1 ? CLV__TX_CLASSES - 1 : ntx);
-                if (ntx > 0) sd->val[r] = lg(nsp / ntx);
-            }
-            if (t == L - 1) {
-                sd->cum[i] = (float)cum;
-                sd->cum_spend[i] = (float)cum_spend;
-                sd->since[i] = (float)since;
-                sd->age[i] = (float)(age_weeks);
-                sd->first[i] = first;
-            }
-        }
-    }
-    return CLV_OK;
-}
+/* ---- inputs (inputs.c) and their scalers --------------------------------- */
 
 /* Each rank's (count, mean, sum of squared deviations), gathered through
  * one reduction of zero-padded slots and merged in rank order (Chan et al.'s
@@ -275,19 +153,23 @@ static int merge_scalers(const clv_forecaster *f, double *cnt, double *mean, dou
     return rc;
 }
 
-static int fit_scalers(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
+/* Both take a scratch x[T][CLV__IN_COUNT]. */
+static int fit_scalers(clv_forecaster *f, const clv__seqdata *sd, const uint64_t *order, float *x)
 {
     double mean[CLV__IN_COUNT] = { 0 }, m2[CLV__IN_COUNT] = { 0 }, cnt = 0;
-    for (uint64_t j = 0; j < sd->n; j++)
-        for (int32_t t = 0; t < sd->len[order[j]]; t++) {
-            const float *x = sd->x + ((size_t)order[j] * sd->T + t) * CLV__IN_COUNT;
+    for (uint64_t j = 0; j < sd->n; j++) {
+        const uint32_t L = clv__seq_len(sd, order[j]);
+        clv__seqdata_rows(f, sd, order[j], 0, x, NULL, NULL, NULL);
+        for (uint32_t t = 0; t < L; t++) {
+            const float *xr = x + (size_t)t * CLV__IN_COUNT;
             cnt++;
             for (int k = 0; k < CLV__IN_COUNT; k++) {
-                double d = x[k] - mean[k];
+                double d = xr[k] - mean[k];
                 mean[k] += d / cnt;
-                m2[k] += d * (x[k] - mean[k]);
+                m2[k] += d * (xr[k] - mean[k]);
             }
         }
+    }
     if (clv__dist_on(f)) CLV__TRY(merge_scalers(f, &cnt, mean, m2));
     for (int k = 0; k < CLV__IN_COUNT; k++) {
         double sd_k = cnt > 1 ? sqrt(m2[k] / cnt) : 0;
@@ -300,30 +182,22 @@ static int fit_scalers(clv_forecaster *f, const seqdata *sd, const uint64_t *ord
 /* The largest customer age and weeks since the last purchase seen in
  * training (raw, in weeks): the roll-out holds those inputs there instead of
  * extrapolating the network beyond them. */
-static int fit_caps(clv_forecaster *f, const seqdata *sd)
+static int fit_caps(clv_forecaster *f, const clv__seqdata *sd, float *x)
 {
     double cap[2] = { 0, 0 };   /* age, since */
-    for (uint64_t i = 0; i < sd->n; i++)
-        for (int32_t t = 0; t < sd->len[i]; t++) {
-            const float *x = sd->x + ((size_t)i * sd->T + t) * CLV__IN_COUNT;
-            cap[0] = fmax(cap[0], expm1((double)x[CLV__IN_AGE]));
-            cap[1] = fmax(cap[1], expm1((double)x[CLV__IN_SINCE_LAST]));
+    for (uint64_t i = 0; i < sd->n; i++) {
+        const uint32_t L = clv__seq_len(sd, i);
+        clv__seqdata_rows(f, sd, i, 0, x, NULL, NULL, NULL);
+        for (uint32_t t = 0; t < L; t++) {
+            const float *xr = x + (size_t)t * CLV__IN_COUNT;
+            cap[0] = fmax(cap[0], expm1((double)xr[CLV__IN_AGE]));
+            cap[1] = fmax(cap[1], expm1((double)xr[CLV__IN_SINCE_LAST]));
         }
+    }
     CLV__TRY(clv__dist_max_f64(f, cap, 2));
     f->age_cap = (float)floor(cap[0] + 0.5);
     f->since_cap = (float)floor(cap[1] + 0.5);
     return CLV_OK;
-}
-
-static void normalise_row(const clv_forecaster *f, float *x)
-{
-    for (int k = 0; k < CLV__IN_COUNT; k++) x[k] = (x[k] - f->in_mean[k]) * f->in_scale[k];
-}
-
-static void normalise(const clv_forecaster *f, seqdata *sd)
-{
-    for (uint64_t i = 0; i < sd->n; i++)
-        for (int32_t t = 0; t < sd->len[i]; t++) normalise_row(f, sd->x + ((size_t)i * sd->T + t) * CLV__IN_COUNT);
 }
 
 /* The forecaster's own view of the log: weekly, raw, nothing normalised. */
@@ -350,6 +224,8 @@ static void add_offsets(const clv_forecaster *f, const float *x, size_t rows, fl
 typedef struct batch_buf {
     float *x, *out, *d, *ce_pred, *ce_tgt, *ce_mask, *ce_grad, *v_pred, *v_tgt, *v_mask, *v_grad;
     int32_t *len;
+    int8_t *cls;   /* [T]: one customer's targets, as clv__seqdata_rows gives them */
+    float *val;
 } batch_buf;
 
 static void batch_free(batch_buf *b)
@@ -358,6 +234,8 @@ static void batch_free(batch_buf *b)
                     &b->v_pred, &b->v_tgt, &b->v_mask, &b->v_grad };
     for (size_t i = 0; i < sizeof f / sizeof *f; i++) clv__free(*f[i]);
     clv__free(b->len);
+    clv__free(b->cls);
+    clv__free(b->val);
     memset(b, 0, sizeof *b);
 }
 
@@ -377,8 +255,10 @@ static int batch_alloc(batch_buf *b, uint32_t B, uint32_t T)
     b->v_mask = clv__calloc(rows, sizeof(float));
     b->v_grad = clv__calloc(rows, sizeof(float));
     b->len = clv__calloc(B, sizeof(int32_t));
+    b->cls = clv__calloc(T, 1);
+    b->val = clv__calloc(T, sizeof(float));
     if (!b->x || !b->out || !b->d || !b->ce_pred || !b->ce_grad || !b->ce_tgt || !b->ce_mask || !b->v_pred ||
-        !b->v_tgt || !b->v_mask || !b->v_grad || !b->len) {
+        !b->v_tgt || !b->v_mask || !b->v_grad || !b->len || !b->cls || !b->val) {
         batch_free(b);
         return clv__oom();
     }
@@ -389,34 +269,34 @@ static int batch_alloc(batch_buf *b, uint32_t B, uint32_t T)
  * customer, the targets of the last `valid_weeks` weeks before the cutoff. */
 enum { TARGETS_ALL, TARGETS_TRAIN, TARGETS_VALID };
 
-static int target_used(const seqdata *sd, uint64_t i, uint32_t t, uint32_t valid_weeks, int which)
+static int target_used(const clv__seqdata *sd, uint64_t i, uint32_t t, uint32_t valid_weeks, int which)
 {
     if (which == TARGETS_ALL) return 1;
     /* target at step t is week t+1; it is in the split when t+1 >= L - valid_weeks */
-    const int in_valid = (int64_t)t + 1 + valid_weeks >= (int64_t)sd->len[i];
+    const int in_valid = (int64_t)t + 1 + valid_weeks >= (int64_t)clv__seq_len(sd, i);
     return which == TARGETS_VALID ? in_valid : !in_valid;
 }
 
 /* Gather sequences idx[0..B) into the batch, padded to their longest. */
-static uint32_t gather(const seqdata *sd, const uint64_t *idx, uint32_t B, uint32_t valid_weeks, int which,
-                       batch_buf *b, double *ntargets)
+static uint32_t gather(const clv_forecaster *f, const clv__seqdata *sd, const uint64_t *idx, uint32_t B,
+                       uint32_t valid_weeks, int which, batch_buf *b, double *ntargets)
 {
     uint32_t Tb = 1;
     for (uint32_t k = 0; k < B; k++)
-        if ((uint32_t)sd->len[idx[k]] > Tb) Tb = (uint32_t)sd->len[idx[k]];
+        if (clv__seq_len(sd, idx[k]) > Tb) Tb = clv__seq_len(sd, idx[k]);
     *ntargets = 0;
     for (uint32_t k = 0; k < B; k++) {
         const uint64_t i = idx[k];
-        b->len[k] = sd->len[i];
-        memcpy(b->x + (size_t)k * Tb * CLV__IN_COUNT, sd->x + (size_t)i * sd->T * CLV__IN_COUNT,
-               (size_t)sd->len[i] * CLV__IN_COUNT * sizeof(float));
+        const uint32_t L = clv__seq_len(sd, i);
+        b->len[k] = (int32_t)L;
+        clv__seqdata_rows(f, sd, i, 1, b->x + (size_t)k * Tb * CLV__IN_COUNT, b->cls, b->val, NULL);
         for (uint32_t t = 0; t < Tb; t++) {
-            size_t r = (size_t)k * Tb + t, src = (size_t)i * sd->T + t;
-            int has = t < (uint32_t)sd->len[i] && sd->cls[src] >= 0 && target_used(sd, i, t, valid_weeks, which);
-            b->ce_tgt[r] = has ? sd->cls[src] : 0.0f;
+            size_t r = (size_t)k * Tb + t;
+            int has = t < L && b->cls[t] >= 0 && target_used(sd, i, t, valid_weeks, which);
+            b->ce_tgt[r] = has ? b->cls[t] : 0.0f;
             b->ce_mask[r] = has ? 1.0f : 0.0f;
-            int hv = has && isfinite(sd->val[src]);
-            b->v_tgt[r] = hv ? sd->val[src] : 0.0f;
+            int hv = has && isfinite(b->val[t]);
+            b->v_tgt[r] = hv ? b->val[t] : 0.0f;
             b->v_mask[r] = hv ? 1.0f : 0.0f;
             *ntargets += has;
         }
@@ -462,14 +342,14 @@ static void shuffle(clv__rng *rng, uint64_t *perm, uint64_t n)
 
 /* Loss summed over the held-out target weeks of this rank's customers, and
  * their number (the caller reduces both over the ranks). */
-static int valid_loss(const clv_forecaster *f, clv_model *m, const seqdata *sd, const uint64_t *order, uint32_t B,
+static int valid_loss(const clv_forecaster *f, clv_model *m, const clv__seqdata *sd, const uint64_t *order, uint32_t B,
                       batch_buf *b, double *sum_out, double *count_out)
 {
     double sum = 0, count = 0;
     for (uint64_t s = 0; s < sd->n; s += B) {
         uint32_t nb = (uint32_t)(sd->n - s < B ? sd->n - s : B);
         double nt, loss = 0;
-        uint32_t Tb = gather(sd, order + s, nb, f->o.valid_weeks, TARGETS_VALID, b, &nt);
+        uint32_t Tb = gather(f, sd, order + s, nb, f->o.valid_weeks, TARGETS_VALID, b, &nt);
         if (nt == 0) continue;
         CLV__TRY(clv_model_forward(m, nb, Tb, b->x, b->len, NULL, NULL, b->out));
         add_offsets(f, b->x, (size_t)nb * Tb, b->out);
@@ -485,7 +365,7 @@ static int valid_loss(const clv_forecaster *f, clv_model *m, const seqdata *sd, 
 /* What the training runs of one fit share: the data, the customer order
  * over all ranks, and the checkpoint to resume from. */
 typedef struct fit_ctx {
-    const seqdata *sd;
+    const clv__seqdata *sd;
     const uint64_t *order;          /* this rank's customers in id order */
     const clv__global_order *go;    /* every rank's customers in id order */
     uint64_t fingerprint;           /* of the checkpoints this fit writes and reads */
@@ -564,7 +444,7 @@ static int train(clv_forecaster *f, clv_model *m, uint64_t seed, fit_ctx *fc, in
                  uint32_t patience, uint32_t stage, uint32_t *best_epoch)
 {
     const clv_forecast_options *o = &f->o;
-    const seqdata *sd = fc->sd;
+    const clv__seqdata *sd = fc->sd;
     const uint64_t N = fc->go->n, P = clv_model_param_count(m);
     const int dist = clv__dist_on(f);
     clv_optim_options oo;
@@ -617,7 +497,7 @@ static int train(clv_forecaster *f, clv_model *m, uint64_t seed, fit_ctx *fc, in
                 if (li != CLV__NOT_LOCAL) idx[nloc++] = li;
             }
             double nt = 0, loss = 0;
-            const uint32_t Tb = nloc ? gather(sd, idx, nloc, o->valid_weeks, which, &b, &nt) : 1;
+            const uint32_t Tb = nloc ? gather(f, sd, idx, nloc, o->valid_weeks, which, &b, &nt) : 1;
             if (dist && (rc = clv__dist_sum_f64(f, &nt, 1)) != CLV_OK) break;
             if (nt == 0) continue;
             int lrc = clv_model_zero_grad(m);
@@ -727,16 +607,16 @@ static void free_members(clv_forecaster *f)
 static int fit_model(clv_forecaster *f, fit_ctx *fc)
 {
     const clv_forecast_options *o = &f->o;
-    const seqdata *sd = fc->sd;
+    const clv__seqdata *sd = fc->sd;
     const clv__ckpt *ck = fc->resume;
     uint32_t epochs = o->epochs, best = 0;
     int rc = CLV_OK;
     if (epochs == 0 && o->valid_weeks > 0) {
         double nvalid_ntrain[2] = { 0, 0 };
+        /* every week but the last has a target */
         for (uint64_t i = 0; i < sd->n; i++)
-            for (int32_t t = 0; t < sd->len[i]; t++)
-                if (sd->cls[(size_t)i * sd->T + t] >= 0)
-                    nvalid_ntrain[target_used(sd, i, (uint32_t)t, o->valid_weeks, TARGETS_VALID) ? 0 : 1]++;
+            for (uint32_t t = 0; t + 1 < clv__seq_len(sd, i); t++)
+                nvalid_ntrain[target_used(sd, i, t, o->valid_weeks, TARGETS_VALID) ? 0 : 1]++;
         rc = clv__dist_sum_f64(f, nvalid_ntrain, 2);
         if (rc == CLV_OK && nvalid_ntrain[0] > 0 && nvalid_ntrain[1] > 0) {
             if (ck && ck->stage > 0) {
@@ -776,48 +656,53 @@ static int fit_model(clv_forecaster *f, fit_ctx *fc)
 
 /* Residual spread of each network's value head and the mean of the top
  * class, both from the training weeks, for the roll-out's sampling. */
-static int fit_sampling_stats(clv_forecaster *f, const seqdata *sd, const uint64_t *order)
+static int fit_sampling_stats(clv_forecaster *f, const clv__seqdata *sd, const uint64_t *order)
 {
+    const size_t T = sd->T;
+    float *x = clv__calloc(T * CLV__IN_COUNT, sizeof(float)), *val = clv__calloc(T, sizeof(float));
+    int8_t *cls = clv__calloc(T, 1);
+    clv_workspace *ws = NULL;
+    int rc = x && val && cls ? clv_workspace_new(&ws) : clv__oom();
+    float *out = rc == CLV_OK ? clv__calloc(T * CLV__OUT_COUNT, sizeof(float)) : NULL;
+    if (rc == CLV_OK && !out) rc = clv__oom();
+    rc = clv__dist_agree(f, rc, "to allocate a workspace");
     double top[2] = { 0, 0 };   /* sum, count */
-    for (uint64_t j = 0; j < sd->n; j++)   /* id order: sums must not follow the log's row order */
-        for (int32_t t = 0; t + 1 < sd->len[order[j]]; t++) {
-            const size_t r = (size_t)order[j] * sd->T + t;
-            if (sd->cls[r] == CLV__TX_CLASSES - 1) {
+    for (uint64_t j = 0; rc == CLV_OK && j < sd->n; j++) {   /* id order: sums must not follow the log's row order */
+        const uint32_t L = clv__seq_len(sd, order[j]);
+        clv__seqdata_rows(f, sd, order[j], 1, x, cls, val, NULL);
+        for (uint32_t t = 0; t + 1 < L; t++)
+            if (cls[t] == CLV__TX_CLASSES - 1) {
                 /* the raw count is the next step's (un-normalised) TX input */
-                const float *xn = sd->x + (r + 1) * CLV__IN_COUNT;
+                const float *xn = x + (size_t)(t + 1) * CLV__IN_COUNT;
                 top[0] += xn[CLV__IN_TX] / f->in_scale[CLV__IN_TX] + f->in_mean[CLV__IN_TX];
                 top[1]++;
             }
-        }
-    CLV__TRY(clv__dist_sum_f64(f, top, 2));
-    f->top_class_mean = top[1] > 0 ? top[0] / top[1] : (double)(CLV__TX_CLASSES - 1);
-    clv_workspace *ws = NULL;
-    int rc = clv_workspace_new(&ws);
-    float *out = rc == CLV_OK ? clv__calloc((size_t)sd->T * CLV__OUT_COUNT, sizeof(float)) : NULL;
-    if (rc == CLV_OK && !out) rc = clv__oom();
-    rc = clv__dist_agree(f, rc, "to allocate a workspace");
+    }
+    if (rc == CLV_OK) rc = clv__dist_sum_f64(f, top, 2);
+    if (rc == CLV_OK) f->top_class_mean = top[1] > 0 ? top[0] / top[1] : (double)(CLV__TX_CLASSES - 1);
     for (uint32_t m = 0; m < f->o.ensemble && rc == CLV_OK; m++) {
         double ss[2] = { 0, 0 };   /* squared residuals, count */
         for (uint64_t j = 0; j < sd->n && rc == CLV_OK; j++) {
             const uint64_t i = order[j];
-            const uint32_t L = (uint32_t)sd->len[i];
-            const float *x = sd->x + i * sd->T * CLV__IN_COUNT;
+            const uint32_t L = clv__seq_len(sd, i);
+            clv__seqdata_rows(f, sd, i, 1, x, cls, val, NULL);
             rc = clv_model_predict(f->members[m], ws, 1, L, x, NULL, NULL, NULL, out);
             if (rc == CLV_OK) add_offsets(f, x, L, out);
-            for (uint32_t t = 0; rc == CLV_OK && t + 1 < L; t++) {
-                const size_t r = (size_t)i * sd->T + t;
-                if (isfinite(sd->val[r])) {
-                    double e = sd->val[r] - out[(size_t)t * CLV__OUT_COUNT + CLV__TX_CLASSES];
+            for (uint32_t t = 0; rc == CLV_OK && t + 1 < L; t++)
+                if (isfinite(val[t])) {
+                    double e = val[t] - out[(size_t)t * CLV__OUT_COUNT + CLV__TX_CLASSES];
                     ss[0] += e * e;
                     ss[1]++;
                 }
-            }
         }
         rc = clv__dist_agree(f, rc, "in the residual spread");
         if (rc == CLV_OK) rc = clv__dist_sum_f64(f, ss, 2);
         f->value_sigma[m] = ss[1] > 0 ? fmin(sqrt(ss[0] / ss[1]), CLV__VALUE_SIGMA_MAX) : 0.0;
     }
     clv__free(out);
+    clv__free(x);
+    clv__free(val);
+    clv__free(cls);
     clv_workspace_free(ws);
     return rc;
 }
@@ -875,6 +760,24 @@ static int first_day(const clv_forecaster *f, const clv_txlog *log, double *out)
     return CLV_OK;
 }
 
+/* The customers the forecaster sees at `day` (a purchase on or before it):
+ * their log indices, and their rows of the pipeline's dataset without the
+ * sequences (ids, summaries and lengths, ~100 bytes each); the sequences
+ * are read a chunk at a time (clv__seqdata_build). */
+static int customers_at(const clv_forecaster *f, const clv_txlog *log, int32_t day, uint32_t **members,
+                        clv_dataset **ds)
+{
+    uint64_t n = 0;
+    *ds = NULL;
+    CLV__TRY(clv__pipeline_members(log, day, members, &n));
+    int rc = clv__pipeline_transform_subset(f->pipe, log, day, day, *members, n, 0, ds);
+    if (rc != CLV_OK) {
+        clv__free(*members);
+        *members = NULL;
+    }
+    return rc;
+}
+
 CLV_API int clv_forecaster_fit(clv_forecaster *f, const clv_txlog *log, int32_t cutoff)
 {
     static const char fn[] = "clv_forecaster_fit";
@@ -887,12 +790,14 @@ CLV_API int clv_forecaster_fit(clv_forecaster *f, const clv_txlog *log, int32_t 
     /* Each rank prepares its own customers; any failure is every rank's
      * (clv__dist_agree), so that none waits forever in a collective. */
     clv_dataset *ds = NULL;
+    uint32_t *members = NULL;
     int rc = make_pipeline(f, &f->pipe);
     if (rc == CLV_OK) rc = clv_pipeline_fit(f->pipe, log, cutoff);
-    if (rc == CLV_OK) rc = clv_pipeline_transform(f->pipe, log, cutoff, cutoff, &ds);
+    if (rc == CLV_OK) rc = customers_at(f, log, cutoff, &members, &ds);
     rc = clv__dist_agree(f, rc, "to prepare its customers");
     if (rc != CLV_OK) {
         clv_dataset_free(ds);
+        clv__free(members);
         return rc;
     }
     /* A week-of-year effect can only be told apart from customer age with at
@@ -911,19 +816,23 @@ CLV_API int clv_forecaster_fit(clv_forecaster *f, const clv_txlog *log, int32_t 
     memset(&go, 0, sizeof go);
     rc = clv__dist_agree(f, rc, "to order its customers");
     if (rc == CLV_OK) rc = clv__dist_global_order(f, ds->ids, ds->id_off, ds->n, order, &go);
-    seqdata sd;
+    clv__seqdata sd;
     memset(&sd, 0, sizeof sd);
     if (rc == CLV_OK) rc = clv__prior_fit(f, ds, &go);
-    if (rc == CLV_OK) rc = clv__dist_agree(f, build_inputs(f, ds, 1, &sd), "to build its inputs");
+    if (rc == CLV_OK)
+        rc = clv__dist_agree(f, clv__seqdata_build(f, log, cutoff, members, ds->lengths, ds->n, 1, &sd), "to build its inputs");
     clv_dataset_free(ds);
-    double targets = 0;
-    for (uint64_t r = 0; rc == CLV_OK && r < sd.n * sd.T; r++) targets += sd.cls[r] >= 0;
+    clv__free(members);
+    double targets = 0;   /* every week but the last has one */
+    for (uint64_t i = 0; rc == CLV_OK && i < sd.n; i++) targets += clv__seq_len(&sd, i) - 1;
     if (rc == CLV_OK) rc = clv__dist_sum_f64(f, &targets, 1);
     if (rc == CLV_OK && targets == 0)
         rc = clv__error(CLV_ESTATE, "%s: no customer has two or more weeks of history before the cutoff; nothing to learn from", fn);
-    if (rc == CLV_OK) rc = fit_scalers(f, &sd, order);
-    if (rc == CLV_OK) rc = fit_caps(f, &sd);
-    if (rc == CLV_OK) normalise(f, &sd);
+    float *scratch = rc == CLV_OK ? clv__calloc((size_t)sd.T * CLV__IN_COUNT, sizeof(float)) : NULL;
+    if (rc == CLV_OK) rc = clv__dist_agree(f, scratch ? CLV_OK : clv__oom(), "to allocate its inputs");
+    if (rc == CLV_OK) rc = fit_scalers(f, &sd, order, scratch);
+    if (rc == CLV_OK) rc = fit_caps(f, &sd, scratch);
+    clv__free(scratch);
     fit_ctx fc = { &sd, order, &go, 0, NULL, 0 };
     clv__ckpt ck;
     int found = 0;
@@ -941,7 +850,7 @@ CLV_API int clv_forecaster_fit(clv_forecaster *f, const clv_txlog *log, int32_t 
     clv__ckpt_free(&ck);
     clv__global_order_free(&go);
     clv__free(order);
-    seqdata_free(&sd);
+    clv__seqdata_free(&sd);
     if (rc != CLV_OK) return rc;
     f->fit_cutoff = cutoff;
     f->fitted = 1;
@@ -1011,7 +920,10 @@ typedef struct path {
  * transactions, and (on the no-purchase path) the probability of none. */
 typedef struct rollout {
     uint32_t C, S;            /* customers per chunk, sampled paths per customer */
-    float *hist_x, *hist_h, *hist_c, *last;
+    uint32_t Tc;              /* the chunk's longest history */
+    float *hist_x, *hist_h, *hist_c, *last;   /* the chunk's inputs [C][Tc][IN], and the state after them */
+    int32_t *hist_len;
+    clv__carry *carry;
     float *h, *c, *out, *xin;
     double *drawn, *exp_spend, *exp_tx, *p_none;
     double *acc_spend, *acc_tx, *acc_none;   /* per customer, over networks and paths */
@@ -1024,6 +936,8 @@ typedef struct rollout {
 static void rollout_free(rollout *r)
 {
     clv__free(r->hist_x);
+    clv__free(r->hist_len);
+    clv__free(r->carry);
     clv__free(r->hist_h);
     clv__free(r->hist_c);
     clv__free(r->last);
@@ -1054,6 +968,8 @@ static int rollout_alloc(rollout *r, const clv_forecaster *f, uint32_t C, uint32
     r->S = S;
     const size_t LH = (size_t)f->o.num_layers * f->o.hidden_size, R = (size_t)C * (S + 1);
     r->hist_x = clv__calloc((size_t)C * T, CLV__IN_COUNT * sizeof(float));
+    r->hist_len = clv__calloc(C, sizeof(int32_t));
+    r->carry = clv__calloc(C, sizeof(clv__carry));
     r->hist_h = clv__calloc(LH * C, sizeof(float));
     r->hist_c = clv__calloc(LH * C, sizeof(float));
     r->last = clv__calloc((size_t)C * CLV__OUT_COUNT, sizeof(float));
@@ -1071,7 +987,7 @@ static int rollout_alloc(rollout *r, const clv_forecaster *f, uint32_t C, uint32
     r->acc_week = clv__calloc(weeks, sizeof(double));
     r->pool = clv__calloc((size_t)C * S * f->o.ensemble, sizeof(float));
     r->paths = clv__calloc(R, sizeof(path));
-    if (!r->hist_x || !r->hist_h || !r->hist_c || !r->last || !r->h || !r->c || !r->out || !r->xin || !r->drawn ||
+    if (!r->hist_x || !r->hist_len || !r->carry || !r->hist_h || !r->hist_c || !r->last || !r->h || !r->c || !r->out || !r->xin || !r->drawn ||
         !r->exp_spend || !r->exp_tx || !r->p_none || !r->acc_spend || !r->acc_tx || !r->acc_none || !r->acc_week || !r->pool ||
         !r->paths) {
         rollout_free(r);
@@ -1132,39 +1048,32 @@ static void next_input(const clv_forecaster *f, path *p, const week_draw *w, flo
     p->since = w->tx > 0 ? 0 : p->since + 1;
     p->age += 1;
     x[CLV__IN_TX] = (float)w->tx;
-    x[CLV__IN_SPEND] = lg(w->spend);
-    x[CLV__IN_CUM_TX] = lg(p->cum);
+    x[CLV__IN_SPEND] = clv__lg(w->spend);
+    x[CLV__IN_CUM_TX] = clv__lg(p->cum);
     /* Held at the largest values seen in training: the network is not
      * extrapolated beyond them (the posterior inputs below use the true ones). */
-    x[CLV__IN_SINCE_LAST] = lg(fminf(p->since, f->since_cap));
-    x[CLV__IN_AGE] = lg(fminf(p->age, f->age_cap));
+    x[CLV__IN_SINCE_LAST] = clv__lg(fminf(p->since, f->since_cap));
+    x[CLV__IN_AGE] = clv__lg(fminf(p->age, f->age_cap));
     x[CLV__IN_SEASON_SIN] = season_sin;
     x[CLV__IN_SEASON_COS] = season_cos;
     x[CLV__IN_FIRST] = p->first;
-    x[CLV__IN_AVG_VALUE] = lg(p->cum > 0 ? p->cum_spend / p->cum : 0);
+    x[CLV__IN_AVG_VALUE] = clv__lg(p->cum > 0 ? p->cum_spend / p->cum : 0);
     clv__prior_inputs(f, p->cum, p->cum_spend, p->first_amount, p->since, p->age, x);
-    normalise_row(f, x);
+    clv__normalise_row(f, x);
 }
 
 /* Roll one network of the ensemble forward over the chunk's customers,
  * adding each customer's sums over its paths to the accumulators and its
  * sampled path totals to the pool. */
-static int rollout_member(const clv_forecaster *f, uint32_t member, rollout *r, const seqdata *sd, uint64_t first,
+static int rollout_member(const clv_forecaster *f, uint32_t member, rollout *r, const clv__seqdata *sd, uint64_t first,
                           uint32_t C, int32_t at_day, uint32_t horizon)
 {
     const clv_model *model = f->members[member];
-    const uint32_t S = r->S, P = S + 1, L = f->o.num_layers, H = f->o.hidden_size, E = f->o.ensemble;
+    const uint32_t S = r->S, P = S + 1, L = f->o.num_layers, H = f->o.hidden_size, E = f->o.ensemble, Tc = r->Tc;
     const size_t R = (size_t)C * P;
-    uint32_t Tc = 1;
-    for (uint32_t k = 0; k < C; k++)
-        if ((uint32_t)sd->len[first + k] > Tc) Tc = (uint32_t)sd->len[first + k];
-    /* Repack the chunk to its own longest history: no work on padding beyond it. */
-    for (uint32_t k = 0; k < C; k++)
-        memcpy(r->hist_x + (size_t)k * Tc * CLV__IN_COUNT, sd->x + (first + k) * sd->T * CLV__IN_COUNT,
-               (size_t)Tc * CLV__IN_COUNT * sizeof(float));
-    CLV__TRY(clv__model_history(model, &r->arena, C, Tc, r->hist_x, sd->len + first, r->hist_h, r->hist_c, r->last));
+    CLV__TRY(clv__model_history(model, &r->arena, C, Tc, r->hist_x, r->hist_len, r->hist_h, r->hist_c, r->last));
     for (uint32_t k = 0; k < C; k++) {
-        const int32_t len = sd->len[first + k];
+        const int32_t len = r->hist_len[k];
         if (len > 0) clv__prior_offsets(f, r->hist_x + ((size_t)k * Tc + (size_t)(len - 1)) * CLV__IN_COUNT,
                                         r->last + (size_t)k * CLV__OUT_COUNT);
     }
@@ -1185,11 +1094,11 @@ static int rollout_member(const clv_forecaster *f, uint32_t member, rollout *r, 
              * predicts as a single network with seed + k would. */
             const uint64_t seed = f->o.seed + member;
             clv__rng_seed(&p->rng, clv__hash_bytes(&s, sizeof s, sd->idh[first + k] ^ seed * 0x9e3779b97f4a7c15ULL));
-            p->cum = sd->cum[first + k];
-            p->cum_spend = sd->cum_spend[first + k];
-            p->since = sd->since[first + k];
-            p->age = sd->age[first + k];
-            p->first = sd->first[first + k];
+            p->cum = r->carry[k].cum;
+            p->cum_spend = r->carry[k].cum_spend;
+            p->since = r->carry[k].since;
+            p->age = r->carry[k].age;
+            p->first = r->carry[k].first;
             p->first_amount = expm1(p->first);
             r->drawn[row] = r->exp_spend[row] = r->exp_tx[row] = 0;
             r->p_none[row] = 1;
@@ -1200,7 +1109,7 @@ static int rollout_member(const clv_forecaster *f, uint32_t member, rollout *r, 
     int rc = CLV_OK;
     for (uint32_t w = 1; w <= weeks && rc == CLV_OK; w++) {
         float ss = 0, sc = 0;   /* the calendar is the same for every path of a week */
-        if (f->use_season) season(at_day + 7 * (int32_t)w, &ss, &sc);
+        if (f->use_season) clv__season(at_day + 7 * (int32_t)w, &ss, &sc);
         for (size_t row = 0; row < R; row++) {
             week_draw d;
             sample_week(f, f->value_sigma[member], r->out + row * CLV__OUT_COUNT, &r->paths[row],
@@ -1227,16 +1136,27 @@ static int rollout_member(const clv_forecaster *f, uint32_t member, rollout *r, 
     return rc;
 }
 
-static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd, uint64_t first, uint32_t C,
-                         int32_t at_day, uint32_t horizon, clv_prediction *pred, double *chunk_week)
+static int rollout_chunk(const clv_forecaster *f, rollout *r, const clv__seqdata *sd, uint64_t first, uint32_t C,
+                         int32_t at_day, uint32_t horizon, clv_prediction *pred, uint64_t base, double *chunk_week)
 {
     const uint32_t S = r->S, E = f->o.ensemble;
     for (uint32_t k = 0; k < C; k++) r->acc_spend[k] = r->acc_tx[k] = r->acc_none[k] = 0;
     for (uint32_t w = 0; w < pred->weeks; w++) r->acc_week[w] = 0;
+    /* The chunk's inputs, packed to its own longest history (no work on
+     * padding beyond it), for every network. */
+    r->Tc = 1;
+    for (uint32_t k = 0; k < C; k++)
+        if (clv__seq_len(sd, first + k) > r->Tc) r->Tc = clv__seq_len(sd, first + k);
+    for (uint32_t k = 0; k < C; k++) {
+        r->hist_len[k] = (int32_t)clv__seq_len(sd, first + k);
+        float *x = r->hist_x + (size_t)k * r->Tc * CLV__IN_COUNT;
+        clv__seqdata_rows(f, sd, first + k, 1, x, NULL, NULL, &r->carry[k]);
+        memset(x + (size_t)r->hist_len[k] * CLV__IN_COUNT, 0, (size_t)(r->Tc - r->hist_len[k]) * CLV__IN_COUNT * sizeof(float));
+    }
     for (uint32_t m = 0; m < E; m++) CLV__TRY(rollout_member(f, m, r, sd, first, C, at_day, horizon));
     const size_t pooled = (size_t)S * E;
     for (uint32_t k = 0; k < C; k++) {
-        const uint64_t i = first + k;
+        const uint64_t i = base + first + k;
         pred->spend[i] = (float)(r->acc_spend[k] / (double)pooled);
         pred->tx[i] = (float)(r->acc_tx[k] / (double)pooled);
         pred->p_active[i] = (float)(1.0 - r->acc_none[k] / E);
@@ -1258,8 +1178,9 @@ static int rollout_chunk(const clv_forecaster *f, rollout *r, const seqdata *sd,
  * alone and the same customer in a batch can differ by about one float ulp. */
 typedef struct rollout_job {
     const clv_forecaster *f;
-    const seqdata *sd;
+    const clv__seqdata *sd;
     clv_prediction *pred;
+    uint64_t base;        /* prediction row of the first customer of sd */
     int32_t at_day;
     uint32_t horizon, C;
     uint64_t chunks;
@@ -1279,7 +1200,7 @@ static void rollout_part(void *ctx, uint32_t part, uint32_t parts)
         for (uint64_t k = lo; rc == CLV_OK && k < hi; k++) {
             const uint64_t i = k * j->C;
             const uint32_t c = (uint32_t)(j->sd->n - i < j->C ? j->sd->n - i : j->C);
-            rc = rollout_chunk(j->f, &r, j->sd, i, c, j->at_day, j->horizon, j->pred,
+            rc = rollout_chunk(j->f, &r, j->sd, i, c, j->at_day, j->horizon, j->pred, j->base,
                                j->chunk_week + k * j->pred->weeks);
         }
         rollout_free(&r);   /* idempotent: also after a failed rollout_alloc */
@@ -1289,21 +1210,32 @@ static void rollout_part(void *ctx, uint32_t part, uint32_t parts)
     if (rc != CLV_OK) snprintf(j->err[part], sizeof j->err[part], "%s", clv_last_error());
 }
 
-static int rollout_all(const clv_forecaster *f, const seqdata *sd, int32_t at_day, uint32_t horizon,
-                       clv_prediction *pred)
+/* Customers per roll-out chunk when n are predicted: 8192 paths, but no
+ * more than n (a single-customer request must not pay for a 256-customer
+ * workspace). */
+static uint32_t rollout_customers(const clv_forecaster *f, uint64_t n)
+{
+    const uint32_t S = f->o.samples, C = S >= 8192 ? 1 : 8192 / S;
+    return C > n ? (uint32_t)(n ? n : 1) : C;
+}
+
+/* Roll out the customers of sd, prediction rows base .. base + sd->n, in
+ * chunks of C (rollout_customers of the whole prediction, so that the chunks
+ * are the same however the customers were split before); each week's
+ * expected transactions are added to week_sum in chunk order. */
+static int rollout_all(const clv_forecaster *f, const clv__seqdata *sd, uint64_t base, uint32_t C, int32_t at_day,
+                       uint32_t horizon, clv_prediction *pred, double *week_sum)
 {
     if (sd->n == 0) return CLV_OK;
-    const uint32_t S = f->o.samples;
     rollout_job *j = clv__calloc(1, sizeof *j);
     if (!j) return clv__oom();
     j->f = f;
     j->sd = sd;
     j->pred = pred;
+    j->base = base;
     j->at_day = at_day;
     j->horizon = horizon;
-    j->C = S >= 8192 ? 1 : 8192 / S;
-    /* A single-customer request must not pay for a 256-customer workspace. */
-    if (j->C > sd->n) j->C = (uint32_t)sd->n;
+    j->C = C;
     j->chunks = (sd->n + j->C - 1) / j->C;
     j->chunk_week = clv__calloc((size_t)j->chunks * pred->weeks, sizeof(double));
     if (!j->chunk_week) {
@@ -1316,11 +1248,8 @@ static int rollout_all(const clv_forecaster *f, const seqdata *sd, int32_t at_da
     int rc = CLV_OK;
     for (uint32_t p = 0; p < (parts ? parts : 1) && rc == CLV_OK; p++)
         if (j->rc[p] != CLV_OK) rc = j->rc[p] == CLV_ENOMEM ? clv__oom() : clv__error(j->rc[p], "%s", j->err[p]);
-    for (uint32_t w = 0; rc == CLV_OK && w < pred->weeks; w++) {
-        double sum = 0;
-        for (uint64_t k = 0; k < j->chunks; k++) sum += j->chunk_week[k * pred->weeks + w];
-        pred->week_tx[w] = (float)sum;
-    }
+    for (uint32_t w = 0; rc == CLV_OK && w < pred->weeks; w++)
+        for (uint64_t k = 0; k < j->chunks; k++) week_sum[w] += j->chunk_week[k * pred->weeks + w];
     clv__free(j->chunk_week);
     clv__free(j);
     return rc;
@@ -1343,30 +1272,33 @@ int clv__forecast_customer_inputs(const clv_forecaster *f, const clv_txlog *log,
     *x = NULL;
     *len = 0;
     clv_dataset *ds;
-    CLV__TRY(clv_pipeline_transform(f->pipe, log, at_day, at_day, &ds));
+    uint32_t *members;
+    CLV__TRY(customers_at(f, log, at_day, &members, &ds));
     uint64_t i = 0;
     while (i < ds->n && strcmp(ds->ids + ds->id_off[i], id) != 0) i++;
     char day[16] = "?";
     if (clv_date_format(at_day, day, sizeof day) != CLV_OK) day[0] = 0;
-    if (i == ds->n) {
-        clv_dataset_free(ds);
-        return clv__error(CLV_EINVAL, "customer '%s' has no purchase on or before %s in the log", id, day);
-    }
-    seqdata sd;
-    int rc = build_inputs(f, ds, 0, &sd);
+    int rc = i < ds->n ? CLV_OK : clv__error(CLV_EINVAL, "customer '%s' has no purchase on or before %s in the log", id, day);
+    clv__seqdata sd;
+    memset(&sd, 0, sizeof sd);
+    if (rc == CLV_OK) rc = clv__seqdata_build(f, log, at_day, members + i, ds->lengths + i, 1, 0, &sd);
     clv_dataset_free(ds);
+    clv__free(members);
     if (rc != CLV_OK) return rc;
-    normalise(f, &sd);
-    const uint32_t L = (uint32_t)sd.len[i];
+    const uint32_t L = clv__seq_len(&sd, 0);
     *x = clv__calloc((size_t)(L ? L : 1) * CLV__IN_COUNT, sizeof(float));
     if (!*x) rc = clv__oom();
     else {
-        memcpy(*x, sd.x + (size_t)i * sd.T * CLV__IN_COUNT, (size_t)L * CLV__IN_COUNT * sizeof(float));
+        clv__seqdata_rows(f, &sd, 0, 1, *x, NULL, NULL, NULL);
         *len = L;
     }
-    seqdata_free(&sd);
+    clv__seqdata_free(&sd);
     return rc;
 }
+
+/* Customers whose inputs a prediction holds at once: a multiple of the
+ * roll-out's chunk, so that splitting changes no result. */
+#define PREDICT_BLOCK 16384u
 
 CLV_API int clv_forecaster_predict(const clv_forecaster *f, const clv_txlog *log, int32_t at_day,
                                    uint32_t horizon, clv_prediction **out)
@@ -1379,28 +1311,32 @@ CLV_API int clv_forecaster_predict(const clv_forecaster *f, const clv_txlog *log
     if (horizon == 0) horizon = f->o.horizon_days;
     CLV__CHECK_ARG(horizon <= 36500, "%s: horizon_days = %u, expected 1..36500", fn, horizon);
     clv_dataset *ds;
-    CLV__TRY(clv_pipeline_transform(f->pipe, log, at_day, at_day, &ds));
-    seqdata sd;
-    int rc = build_inputs(f, ds, 0, &sd);
+    uint32_t *members;
+    CLV__TRY(customers_at(f, log, at_day, &members, &ds));
     clv_prediction *pred = NULL;
-    if (rc == CLV_OK) rc = prediction_alloc(ds, &pred);
+    int rc = prediction_alloc(ds, &pred);
+    double *week_sum = NULL;
+    if (rc == CLV_OK) {
+        pred->at_day = at_day;
+        pred->horizon_days = horizon;
+        pred->weeks = (horizon + 6) / 7;
+        pred->week_tx = clv__calloc(pred->weeks, sizeof(float));
+        week_sum = clv__calloc(pred->weeks, sizeof(double));
+        if (!pred->week_tx || !week_sum) rc = clv__oom();
+    }
+    const uint32_t C = rollout_customers(f, ds->n);
+    const uint64_t block = (uint64_t)C * ((PREDICT_BLOCK + C - 1) / C);
+    for (uint64_t first = 0; rc == CLV_OK && first < ds->n; first += block) {
+        const uint64_t n = ds->n - first < block ? ds->n - first : block;
+        clv__seqdata sd;
+        rc = clv__seqdata_build(f, log, at_day, members + first, ds->lengths + first, n, 0, &sd);
+        if (rc == CLV_OK) rc = rollout_all(f, &sd, first, C, at_day, horizon, pred, week_sum);
+        clv__seqdata_free(&sd);
+    }
+    for (uint32_t w = 0; rc == CLV_OK && w < pred->weeks; w++) pred->week_tx[w] = (float)week_sum[w];
+    clv__free(week_sum);
     clv_dataset_free(ds);
-    if (rc != CLV_OK) {
-        seqdata_free(&sd);
-        return rc;
-    }
-    pred->at_day = at_day;
-    pred->horizon_days = horizon;
-    pred->weeks = (horizon + 6) / 7;
-    pred->week_tx = clv__calloc(pred->weeks, sizeof(float));
-    if (!pred->week_tx) {
-        seqdata_free(&sd);
-        clv_prediction_free(pred);
-        return clv__oom();
-    }
-    normalise(f, &sd);
-    rc = rollout_all(f, &sd, at_day, horizon, pred);
-    seqdata_free(&sd);
+    clv__free(members);
     if (rc != CLV_OK) {
         clv_prediction_free(pred);
         return rc;

@@ -88,13 +88,18 @@ static float squash(double v, int log1p_on)
     return (float)(v < 0 ? -log1p(-v) : log1p(v));
 }
 
+int32_t clv__sequence_length(const clv_pipeline_options *o, int32_t cutoff, int32_t first_day)
+{
+    const int64_t birth = clv__period_index(o->period, cutoff, first_day);
+    return (int32_t)(birth + 1 < (int64_t)o->max_steps ? birth + 1 : (int64_t)o->max_steps);
+}
+
 void clv__fill_sequence(const clv_txlog *log, uint32_t ci, int32_t cutoff, int32_t first_day,
                         const clv_pipeline_options *o, uint32_t nch, float *seq, int32_t *len)
 {
     /* Step 0 is the customer's first purchase period (or the oldest period
      * that fits in max_steps); the last valid step is the cutoff's period. */
-    int64_t birth = clv__period_index(o->period, cutoff, first_day);
-    int64_t L = birth + 1 < (int64_t)o->max_steps ? birth + 1 : (int64_t)o->max_steps;
+    const int64_t L = clv__sequence_length(o, cutoff, first_day);
     *len = (int32_t)L;
     const int64_t offset = o->pad == CLV_PAD_PRE ? (int64_t)o->max_steps - L : 0;
     const int lg = o->seq_log1p;

@@ -455,6 +455,7 @@ typedef struct transform_ctx {
     uint64_t *id_bytes;   /* per chunk: id bytes, then the chunk's first id byte */
     clv_dataset *ds;
     int zero_rows;        /* the dataset came zeroed; else each row is zeroed before it is filled */
+    int with_seq;         /* 0: lengths only, no sequences (clv__pipeline_transform_subset) */
     uint32_t *slots[CLV__MAX_CATEGORY_COLUMNS];
     const clv__category_column *cols[CLV__MAX_CATEGORY_COLUMNS];
 } transform_ctx;
@@ -486,53 +487,83 @@ static void count_chunk(void *ctx, uint32_t k)
     tc->id_bytes[k] = bytes;
 }
 
-static void fill_chunk(void *ctx, uint32_t k)
+/* Dataset row `row` from log customer ci, whose summary s has s->tx > 0;
+ * its id goes to byte *id_at, which is advanced. Without sequences
+ * (tc->with_seq = 0) only the length of the row the full transform would
+ * have is recorded. */
+static void fill_row(const transform_ctx *tc, uint32_t ci, const clv__summary *s, uint64_t row, uint64_t *id_at)
 {
-    const transform_ctx *tc = ctx;
     const clv_pipeline *p = tc->p;
     const clv_txlog *log = tc->log;
     clv_dataset *ds = tc->ds;
     const int32_t cutoff = tc->cutoff;
-    const uint32_t T = p->o.max_steps, F = p->n_channels, S = p->n_static;
+    const uint32_t T = ds->steps, F = p->n_channels, S = p->n_static;
+    double f[CLV__F_NUMERIC_MAX];
+    float *st = ds->stat + row * S;
+    if (!tc->zero_rows && S) memset(st, 0, (size_t)S * sizeof *st);
+    if (tc->with_seq) {
+        float *sq = ds->seq + row * T * F;
+        if (!tc->zero_rows) memset(sq, 0, (size_t)T * F * sizeof *sq);
+        clv__fill_sequence(log, ci, cutoff, s->first_day, &p->o, F, sq, &ds->lengths[row]);
+    } else {
+        ds->lengths[row] = clv__sequence_length(&p->o, cutoff, s->first_day);
+    }
+    clv__raw_features(s, cutoff, f);
+    for (uint32_t q = 0; q < p->n_numeric; q++)
+        st[q] = saturate((transform_raw(p->o.norm, f[q]) - p->shift[q]) * p->scale[q]);
+    uint32_t at = p->n_numeric;
+    for (uint32_t c = 0; c < p->ncats; c++) {
+        uint32_t slot = p->cats[c].nkept;
+        if (tc->cols[c]) slot = tc->slots[c][tc->cols[c]->customer_value[ci]];
+        st[at + slot] = 1.0f;
+        at += p->cats[c].nkept + 1;
+    }
+    ds->target_spend[row] = (float)s->holdout_spend;
+    ds->target_tx[row] = (float)s->holdout_tx;
+    ds->target_active[row] = s->holdout_tx > 0 ? 1.0f : 0.0f;
+    ds->stages[row] = clv__stage(s, cutoff, &p->o);
+    ds->frequency[row] = (float)f[CLV__F_FREQUENCY];
+    ds->recency[row] = (float)f[CLV__F_RECENCY];
+    ds->age[row] = (float)f[CLV__F_AGE];
+    ds->monetary_repeat[row] = (float)f[CLV__F_REPEAT_MEAN];
+    ds->cal_spend[row] = (float)s->spend;
+    const char *id = log->ids + log->customers[ci].id_off;
+    size_t len = strlen(id) + 1;
+    memcpy(ds->ids + *id_at, id, len);
+    ds->id_off[row] = *id_at;
+    *id_at += len;
+}
+
+static void fill_chunk(void *ctx, uint32_t k)
+{
+    const transform_ctx *tc = ctx;
     const uint64_t lo = (uint64_t)k * CHUNK_CUSTOMERS;
     const uint64_t hi = lo + CHUNK_CUSTOMERS < tc->ncust ? lo + CHUNK_CUSTOMERS : tc->ncust;
     uint64_t row = tc->rows[k], id_at = tc->id_bytes[k];
-    double f[CLV__F_NUMERIC_MAX];
     for (uint64_t i = lo; i < hi; i++) {
         clv__summary s;
-        clv__summarize(log, (uint32_t)i, cutoff, tc->holdout_end, &s);
+        clv__summarize(tc->log, (uint32_t)i, tc->cutoff, tc->holdout_end, &s);
         if (!s.tx) continue;
-        float *sq = ds->seq + row * T * F, *st = ds->stat + row * S;
-        if (!tc->zero_rows) {
-            memset(sq, 0, (size_t)T * F * sizeof *sq);
-            if (S) memset(st, 0, (size_t)S * sizeof *st);
-        }
-        clv__fill_sequence(log, (uint32_t)i, cutoff, s.first_day, &p->o, F, sq, &ds->lengths[row]);
-        clv__raw_features(&s, cutoff, f);
-        for (uint32_t q = 0; q < p->n_numeric; q++)
-            st[q] = saturate((transform_raw(p->o.norm, f[q]) - p->shift[q]) * p->scale[q]);
-        uint32_t at = p->n_numeric;
-        for (uint32_t c = 0; c < p->ncats; c++) {
-            uint32_t slot = p->cats[c].nkept;
-            if (tc->cols[c]) slot = tc->slots[c][tc->cols[c]->customer_value[i]];
-            st[at + slot] = 1.0f;
-            at += p->cats[c].nkept + 1;
-        }
-        ds->target_spend[row] = (float)s.holdout_spend;
-        ds->target_tx[row] = (float)s.holdout_tx;
-        ds->target_active[row] = s.holdout_tx > 0 ? 1.0f : 0.0f;
-        ds->stages[row] = clv__stage(&s, cutoff, &p->o);
-        ds->frequency[row] = (float)f[CLV__F_FREQUENCY];
-        ds->recency[row] = (float)f[CLV__F_RECENCY];
-        ds->age[row] = (float)f[CLV__F_AGE];
-        ds->monetary_repeat[row] = (float)f[CLV__F_REPEAT_MEAN];
-        ds->cal_spend[row] = (float)s.spend;
-        const char *id = log->ids + log->customers[i].id_off;
-        size_t len = strlen(id) + 1;
-        memcpy(ds->ids + id_at, id, len);
-        ds->id_off[row] = id_at;
-        id_at += len;
-        row++;
+        fill_row(tc, (uint32_t)i, &s, row++, &id_at);
+    }
+}
+
+/* The one-hot slots of every fitted categorical column in this log. */
+static int match_categories(transform_ctx *tc)
+{
+    const clv_pipeline *p = tc->p;
+    for (uint32_t c = 0; c < p->ncats; c++) {
+        tc->cols[c] = match_column(tc->log, &p->cats[c]);
+        if (tc->cols[c]) CLV__TRY(category_slots(&p->cats[c], tc->cols[c], &tc->slots[c]));
+    }
+    return CLV_OK;
+}
+
+static void free_categories(transform_ctx *tc)
+{
+    for (uint32_t c = 0; c < CLV__MAX_CATEGORY_COLUMNS; c++) {
+        clv__free(tc->slots[c]);
+        tc->slots[c] = NULL;
     }
 }
 
@@ -590,17 +621,68 @@ CLV_API int clv_pipeline_transform(const clv_pipeline *p, const clv_txlog *log, 
     ds->cutoff = cutoff;
     ds->holdout_end = holdout_end;
 
-    for (uint32_t c = 0; c < p->ncats && rc == CLV_OK; c++) {
-        tc.cols[c] = match_column(log, &p->cats[c]);
-        if (tc.cols[c]) rc = category_slots(&p->cats[c], tc.cols[c], &tc.slots[c]);
-    }
+    tc.with_seq = 1;
+    rc = match_categories(&tc);
     tc.ds = ds;
     /* Pass 2: every chunk fills its rows. */
     if (rc == CLV_OK) run_chunks(nthreads, nchunks, fill_chunk, &tc);
     clv__free(tc.rows);
     clv__free(tc.id_bytes);
-    uint32_t **slots = tc.slots;
-    for (uint32_t c = 0; c < p->ncats; c++) clv__free(slots[c]);
+    free_categories(&tc);
+    if (rc != CLV_OK) {
+        clv_dataset_free(ds);
+        return rc;
+    }
+    *out = ds;
+    return CLV_OK;
+}
+
+int clv__pipeline_members(const clv_txlog *log, int32_t cutoff, uint32_t **out, uint64_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    uint64_t count = 0;
+    for (uint64_t i = 0; i < log->ncustomers; i++) count += in_dataset(log, (uint32_t)i, cutoff);
+    uint32_t *m = clv__calloc(count ? count : 1, sizeof *m);
+    if (!m) return clv__oom();
+    count = 0;
+    for (uint64_t i = 0; i < log->ncustomers; i++)
+        if (in_dataset(log, (uint32_t)i, cutoff)) m[count++] = (uint32_t)i;
+    *out = m;
+    *n = count;
+    return CLV_OK;
+}
+
+int clv__pipeline_transform_subset(const clv_pipeline *p, const clv_txlog *log, int32_t cutoff, int32_t holdout_end,
+                                   const uint32_t *members, uint64_t n, int with_seq, clv_dataset **out)
+{
+    *out = NULL;
+    if (!p->fitted) return clv__error(CLV_ESTATE, "clv_pipeline_transform: the pipeline is not fitted; call clv_pipeline_fit() first");
+    uint64_t ids_len = 0;
+    for (uint64_t r = 0; r < n; r++) ids_len += strlen(log->ids + log->customers[members[r]].id_off) + 1;
+    transform_ctx tc;
+    memset(&tc, 0, sizeof tc);
+    tc.p = p;
+    tc.log = log;
+    tc.cutoff = cutoff;
+    tc.holdout_end = holdout_end;
+    tc.ncust = log->ncustomers;
+    tc.zero_rows = 1;
+    tc.with_seq = with_seq;
+    clv_dataset *ds;
+    CLV__TRY(clv__dataset_alloc(&ds, n, with_seq ? p->o.max_steps : 0, p->n_channels, p->n_static, ids_len, 1));
+    ds->cutoff = cutoff;
+    ds->holdout_end = holdout_end;
+    tc.ds = ds;
+    int rc = match_categories(&tc);
+    uint64_t id_at = 0;
+    for (uint64_t r = 0; rc == CLV_OK && r < n; r++) {
+        clv__summary s;
+        clv__summarize(log, members[r], cutoff, holdout_end, &s);
+        if (!s.tx) rc = clv__error(CLV_EINVAL, "clv_pipeline_transform: customer %u has no purchase on or before the cutoff", members[r]);
+        else fill_row(&tc, members[r], &s, r, &id_at);
+    }
+    free_categories(&tc);
     if (rc != CLV_OK) {
         clv_dataset_free(ds);
         return rc;

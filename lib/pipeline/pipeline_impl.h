@@ -43,6 +43,8 @@ int64_t clv__period_index(int32_t period, int32_t cutoff, int32_t day);
 /* Fill one customer's sequence row seq[T][F] (zeroed by the caller) and its length. */
 void clv__fill_sequence(const clv_txlog *log, uint32_t ci, int32_t cutoff, int32_t first_day,
                         const clv_pipeline_options *o, uint32_t nchannels, float *seq, int32_t *len);
+/* The length clv__fill_sequence() gives a customer first seen on first_day. */
+int32_t clv__sequence_length(const clv_pipeline_options *o, int32_t cutoff, int32_t first_day);
 /* Lifecycle stage at the cutoff from a summary with tx > 0. */
 int32_t clv__stage(const clv__summary *s, int32_t cutoff, const clv_pipeline_options *o);
 
@@ -97,5 +99,17 @@ int clv__pipeline_options(const clv_pipeline *p, clv_pipeline_options *out);
  * the thread that fills it, so that the pages are first touched there). */
 int clv__dataset_alloc(clv_dataset **out, uint64_t n, uint32_t steps, uint32_t nseq, uint32_t nstatic,
                        uint64_t ids_len, int zero_rows);
+
+/* Log indices of the customers a transform at `cutoff` has rows for (a
+ * purchase on or before it), in row order; free with clv__free(). */
+int clv__pipeline_members(const clv_txlog *log, int32_t cutoff, uint32_t **out, uint64_t *n);
+
+/* The rows of clv_pipeline_transform() for log customers members[0..n)
+ * (from clv__pipeline_members()), in that order, so that a caller can hold
+ * a few thousand customers' sequences at a time instead of every
+ * customer's. with_seq = 0 leaves out the sequences (steps = 0) but still
+ * gives their lengths. Single-threaded. */
+int clv__pipeline_transform_subset(const clv_pipeline *p, const clv_txlog *log, int32_t cutoff, int32_t holdout_end,
+                                   const uint32_t *members, uint64_t n, int with_seq, clv_dataset **out);
 
 #endif
