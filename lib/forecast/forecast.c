@@ -9,7 +9,6 @@
 #include "../core/parallel.h"
 #include "../core/rng.h"
 #include "../nn/model_impl.h"
-#include "../pipeline/parse.h"
 #include "../pipeline/pipeline_impl.h"
 #include "../optim/optim_state.h"
 #include "checkpoint.h"
@@ -1324,8 +1323,8 @@ CLV_API int clv_forecaster_predict(const clv_forecaster *f, const clv_txlog *log
         week_sum = clv__calloc(pred->weeks, sizeof(double));
         if (!pred->week_tx || !week_sum) rc = clv__oom();
     }
-    const uint32_t C = rollout_customers(f, ds->n);
-    const uint64_t block = (uint64_t)C * ((PREDICT_BLOCK + C - 1) / C);
+    const uint32_t C = rollout_customers(f, ds->n), want = f->predict_block ? f->predict_block : PREDICT_BLOCK;
+    const uint64_t block = (uint64_t)C * ((want + C - 1) / C);
     for (uint64_t first = 0; rc == CLV_OK && first < ds->n; first += block) {
         const uint64_t n = ds->n - first < block ? ds->n - first : block;
         clv__seqdata sd;

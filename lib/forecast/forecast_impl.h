@@ -55,6 +55,10 @@ struct clv_forecaster {
     clv_comm comm;           /* data-parallel fit (dist.c); comm.size == 0: none */
     char *ckpt_path;         /* checkpoint after every epoch (checkpoint.c); NULL: none */
     uint32_t resumed_epoch;  /* epochs the last fit took from a checkpoint */
+    /* Customers whose sequences are read at once (inputs.c) and whose
+     * inputs a prediction holds at once; 0 = the defaults. Not options:
+     * results do not depend on them, and tests shrink them to show it. */
+    uint32_t input_chunk, predict_block;
 };
 
 struct clv_prediction {

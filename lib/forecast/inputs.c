@@ -90,8 +90,9 @@ int clv__seqdata_build(const clv_forecaster *f, const clv_txlog *log, int32_t cu
         return clv__oom();
     }
     int rc = CLV_OK;
-    for (uint64_t first = 0; first < n && rc == CLV_OK; first += BUILD_CHUNK) {
-        const uint64_t c = n - first < BUILD_CHUNK ? n - first : BUILD_CHUNK;
+    const uint64_t chunk = f->input_chunk ? f->input_chunk : BUILD_CHUNK;
+    for (uint64_t first = 0; first < n && rc == CLV_OK; first += chunk) {
+        const uint64_t c = n - first < chunk ? n - first : chunk;
         clv_dataset *ds = NULL;
         rc = clv__pipeline_transform_subset(f->pipe, log, cutoff, cutoff, members + first, c, 1, &ds);
         for (uint64_t k = 0; rc == CLV_OK && k < c; k++)
