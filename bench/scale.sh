@@ -6,14 +6,19 @@
 #   clv train    --cutoff 1997-09-30 --horizon 273   (library defaults)
 #   clv predict  --at 1997-09-30        (32 Monte-Carlo paths x 39 weeks per customer)
 # Each step runs once under /usr/bin/time -v: wall time, user CPU, peak RSS,
-# and wall time per customer. Sizes: CLV_SCALE_SIZES (default 100000 1000000
-# 10000000; the 10M predict runs for hours on 2 cores: set the variable to
-# skip it). Files go to $DATA_DIR/scale (reused between runs for simulate
-# only when CLV_SCALE_REUSE=1).
+# and wall and CPU time per customer. Sizes: CLV_SCALE_SIZES (default 100000
+# 1000000 10000000; with the defaults the 10M train and predict take hours
+# on 2 cores: set the variable to skip it). CLV_SCALE_TRAIN_ARGS adds
+# options to clv train, e.g. "--epochs 1 --ensemble 1 --samples 4" for a
+# quick run whose memory is that of the defaults (the buffers do not grow
+# with passes, networks or paths) at a fraction of the time. Files go to
+# $DATA_DIR/scale (reused between runs for simulate only when
+# CLV_SCALE_REUSE=1).
 
 SCALE_SIZES=${CLV_SCALE_SIZES:-100000 1000000 10000000}
 SCALE_CUTOFF=1997-09-30
 SCALE_HORIZON=273
+read -r -a SCALE_TRAIN_ARGS <<<"${CLV_SCALE_TRAIN_ARGS:-}"
 
 # time_step NAME N CMD...: run CMD under GNU time, print one result line.
 # A failure (e.g. the kernel's OOM killer at 10M customers on a small
@@ -42,8 +47,8 @@ time_step() {
         /System time/ { s = $2 }
         /Maximum resident set size/ { r = $2 }
         END {
-            printf "  %-9s %10d customers  wall %9.2f s  user %9.2f s  sys %7.2f s  peak RSS %8.1f MB  %9.2f us/customer\n",
-                name, n, w, u, s, r / 1024, w / n * 1e6
+            printf "  %-9s %10d customers  wall %9.2f s  user %9.2f s  sys %7.2f s  peak RSS %8.1f MB  %9.2f us/customer wall  %9.2f us/customer user\n",
+                name, n, w, u, s, r / 1024, w / n * 1e6, u / n * 1e6
         }' "$tv"
     rm -f "$tv" "$tv.err"
 }
@@ -59,7 +64,11 @@ bench_scale() {
     echo "  $("$clv" version 2>/dev/null | head -n 1); build dir $BUILD_DIR;" \
         "sources $(git -C "$bench_dir/.." rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$bench_dir/.." diff --quiet HEAD -- lib include 2>/dev/null || echo '+uncommitted')"
     echo "  threads: tool defaults (OpenBLAS: its default unless OPENBLAS_NUM_THREADS is set; now '${OPENBLAS_NUM_THREADS:-unset}')"
-    echo "  train --cutoff $SCALE_CUTOFF --horizon $SCALE_HORIZON (library defaults); predict --at $SCALE_CUTOFF (32 paths x 39 weeks)"
+    if [ "${#SCALE_TRAIN_ARGS[@]}" -eq 0 ]; then
+        echo "  train --cutoff $SCALE_CUTOFF --horizon $SCALE_HORIZON (library defaults); predict --at $SCALE_CUTOFF (32 paths x 39 weeks)"
+    else
+        echo "  train --cutoff $SCALE_CUTOFF --horizon $SCALE_HORIZON ${SCALE_TRAIN_ARGS[*]} (CLV_SCALE_TRAIN_ARGS: not the defaults); predict --at $SCALE_CUTOFF"
+    fi
     echo "  sizes: $SCALE_SIZES (CLV_SCALE_SIZES)"
     report_load "before the runs" 0
     echo "Results (one run per step; wall time per customer = wall / customers)"
@@ -71,7 +80,7 @@ bench_scale() {
             time_step simulate "$n" "$clv" simulate --customers "$n" --out "$log" --quiet || continue
         fi
         time_step train "$n" "$clv" train --data "$log" --cutoff "$SCALE_CUTOFF" --horizon "$SCALE_HORIZON" \
-            --out "$model" --quiet || continue
+            "${SCALE_TRAIN_ARGS[@]}" --out "$model" --quiet || continue
         time_step predict "$n" "$clv" predict --model "$model" --data "$log" --at "$SCALE_CUTOFF" --out "$out" --quiet ||
             continue
         echo "            $n: $(($(wc -l <"$log") - 1)) log rows, $(($(wc -l <"$out") - 1)) predicted customers"
