@@ -539,8 +539,9 @@ static int resume_run(const clv_forecaster *f, const fit_ctx *fc, clv_model *m, 
     if (c->nparams != P || c->ndone + 1 < c->stage)
         return clv__error(CLV_ESTATE, "checkpoint '%s': its networks do not fit this configuration", f->ckpt_path);
     /* The pass counts come from the file: bounded before the replay below
-     * loops over them (a damaged count would spin for hours). */
-    if (c->epoch > epochs || c->best_epoch > c->epoch)
+     * loops over them (a damaged count would spin for hours). A network's
+     * run (stage > 0) records the full count as its best pass, unread. */
+    if (c->epoch > epochs || (c->stage == 0 && c->best_epoch > c->epoch))
         return clv__error(CLV_EFORMAT, "checkpoint '%s': pass %u (best %u) of a run of %u passes", f->ckpt_path,
                           c->epoch, c->best_epoch, epochs);
     CLV__TRY(clv_model_set_params(m, c->params, P));
