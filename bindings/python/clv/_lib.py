@@ -26,7 +26,8 @@ class ModelOptions(ctypes.Structure):
                 ("input_size", ctypes.c_uint32), ("hidden_size", ctypes.c_uint32),
                 ("num_layers", ctypes.c_uint32), ("static_size", ctypes.c_uint32),
                 ("final_outputs", ctypes.c_uint32), ("step_outputs", ctypes.c_uint32),
-                ("seed", ctypes.c_uint64), ("forget_bias", ctypes.c_float)]
+                ("seed", ctypes.c_uint64), ("forget_bias", ctypes.c_float),
+                ("dropout", ctypes.c_double)]
 
 
 class OptimOptions(ctypes.Structure):
