@@ -334,6 +334,14 @@ START_TEST(bad_rates_refused)
         ck_assert_msg(strstr(clv_last_error(), "clv_model_new: dropout = ") != NULL &&
                           strstr(clv_last_error(), "expected 0 <= dropout < 1") != NULL,
                       "message: %s", clv_last_error());
+        clv_forecast_options fo;
+        clv_forecast_options_init(&fo);
+        fo.dropout = (float)bad[k];
+        clv_forecaster *f = (clv_forecaster *)1;
+        ck_assert_int_eq(clv_forecaster_new(&f, &fo), CLV_EINVAL);
+        ck_assert_ptr_null(f);
+        ck_assert_msg(strstr(clv_last_error(), "clv_forecaster_new: dropout = ") != NULL, "message: %s",
+                      clv_last_error());
     }
     /* the message names the value */
     clv_model_options o;
@@ -349,6 +357,9 @@ START_TEST(bad_rates_refused)
     clv_model_free(m);
     clv_model_options_init(&o);
     ck_assert(o.dropout == 0.0);
+    clv_forecast_options fo;
+    clv_forecast_options_init(&fo);
+    ck_assert(fo.dropout == 0.0f);
     /* A caller built before the field (a smaller struct_size) gets no
      * dropout, whatever lies past its struct. */
     o.input_size = 2;

@@ -89,7 +89,8 @@ class ForecastOptions(ctypes.Structure):
                 ("max_steps", ctypes.c_uint32), ("samples", ctypes.c_uint32),
                 ("horizon_days", ctypes.c_uint32), ("seed", ctypes.c_uint64),
                 ("valid_weeks", ctypes.c_uint32), ("max_epochs", ctypes.c_uint32),
-                ("ensemble", ctypes.c_uint32), ("threads", ctypes.c_uint32)]
+                ("ensemble", ctypes.c_uint32), ("threads", ctypes.c_uint32),
+                ("dropout", ctypes.c_float)]
 
 
 class FitProgress(ctypes.Structure):
