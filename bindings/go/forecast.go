@@ -30,8 +30,9 @@ type ForecastOptions struct {
 	Seed        uint64
 	ValidWeeks  uint32
 	MaxEpochs   uint32
-	Ensemble    uint32 // networks averaged (1..16)
-	Threads     uint32 // prediction threads (not saved)
+	Ensemble    uint32  // networks averaged (1..16)
+	Threads     uint32  // prediction threads (not saved)
+	Dropout     float32 // dropout rate in training, 0 <= p < 1 (0 = off)
 }
 
 // DefaultForecastOptions returns libclv's defaults.
@@ -48,6 +49,7 @@ func forecastOptionsFromC(c *C.clv_forecast_options) ForecastOptions {
 		WeightDecay: float32(c.weight_decay), MaxSteps: uint32(c.max_steps), Samples: uint32(c.samples),
 		HorizonDays: uint32(c.horizon_days), Seed: uint64(c.seed), ValidWeeks: uint32(c.valid_weeks),
 		MaxEpochs: uint32(c.max_epochs), Ensemble: uint32(c.ensemble), Threads: uint32(c.threads),
+		Dropout: float32(c.dropout),
 	}
 }
 
@@ -62,6 +64,7 @@ func (o *ForecastOptions) toC() C.clv_forecast_options {
 	c.seed = C.uint64_t(o.Seed)
 	c.valid_weeks, c.max_epochs = C.uint32_t(o.ValidWeeks), C.uint32_t(o.MaxEpochs)
 	c.ensemble, c.threads = C.uint32_t(o.Ensemble), C.uint32_t(o.Threads)
+	c.dropout = C.float(o.Dropout)
 	return c
 }
 

@@ -27,6 +27,7 @@ type ModelOptions struct {
 	StepOutputs  uint32 // outputs of the per-step head; 0 = no such head
 	Seed         uint64
 	ForgetBias   float32
+	Dropout      float64 // training only: dropout rate on the layers' outputs, 0 <= p < 1
 }
 
 // DefaultModelOptions returns libclv's defaults (LSTM, H = 64, one final output).
@@ -41,7 +42,7 @@ func modelOptionsFromC(c *C.clv_model_options) ModelOptions {
 		Cell: CellKind(c.cell), InputSize: uint32(c.input_size), HiddenSize: uint32(c.hidden_size),
 		NumLayers: uint32(c.num_layers), StaticSize: uint32(c.static_size),
 		FinalOutputs: uint32(c.final_outputs), StepOutputs: uint32(c.step_outputs),
-		Seed: uint64(c.seed), ForgetBias: float32(c.forget_bias),
+		Seed: uint64(c.seed), ForgetBias: float32(c.forget_bias), Dropout: float64(c.dropout),
 	}
 }
 
@@ -57,6 +58,7 @@ func (o *ModelOptions) toC() C.clv_model_options {
 	c.step_outputs = C.uint32_t(o.StepOutputs)
 	c.seed = C.uint64_t(o.Seed)
 	c.forget_bias = C.float(o.ForgetBias)
+	c.dropout = C.double(o.Dropout)
 	return c
 }
 

@@ -10,7 +10,7 @@
 static const char evaluate_usage[] =
     "usage: clv evaluate --data FILE --cutoff DATE --holdout-end DATE [--json FILE] [--report FILE]\n"
     "                    [--customer-col C] [--date-col C] [--amount-col C] [--lenient]\n"
-    "                    [--models LIST] [--seed S] [--quiet]\n"
+    "                    [--models LIST] [--seed S] [--dropout P] [--quiet]\n"
     "\n"
     "Fit every model on the log up to --cutoff (nothing later is read for fitting),\n"
     "predict the holdout (cutoff, holdout-end], and print one row per model:\n"
@@ -32,16 +32,18 @@ static const char evaluate_usage[] =
     "                       paretonbd_gg, naive, xgboost, ziln; default: every model of this build;\n"
     "                       every available model is still fitted)\n"
     "  --seed S             seed of the sequence model (default 1)\n"
+    "  --dropout P          the sequence model's dropout rate in training, 0..0.9 (default 0)\n"
     "  --quiet              no progress on stderr\n";
 
 /* Run the backtest and print the rows `models` selects (NULL: all); on
  * success *out holds it and rows/nrows the selection, for the caller. */
-static int run(clv_txlog *log, int32_t cutoff, int32_t end, uint64_t seed, const char *title, const char *models,
-               clv_backtest **out, uint32_t *rows, uint32_t *nrows)
+static int run(clv_txlog *log, int32_t cutoff, int32_t end, uint64_t seed, double dropout, const char *title,
+               const char *models, clv_backtest **out, uint32_t *rows, uint32_t *nrows)
 {
     clv_forecast_options fo;
     clv_forecast_options_init(&fo);
     fo.seed = seed;
+    fo.dropout = (float)dropout;
     fo.threads = cli_default_threads();   /* prediction only: the results do not depend on it */
     clv_backtest *bt;
     int rc = clv_backtest_run(log, cutoff, end, &fo, cli_progress, NULL, &bt);
@@ -74,12 +76,13 @@ int cmd_evaluate(int argc, char **argv)
         { "amount-col", required_argument, 0, 'A' },   { "lenient", no_argument, 0, 'l' },
         { "seed", required_argument, 0, 's' },         { "quiet", no_argument, 0, 'q' },
         { "models", required_argument, 0, 'm' },       { "help", no_argument, 0, 'h' },
-        { "report", required_argument, 0, 'r' },
+        { "report", required_argument, 0, 'r' },       { "dropout", required_argument, 0, 'P' },
         { 0, 0, 0, 0 },
     };
     data_opts d = { 0 };
     const char *cutoff_s = NULL, *end_s = NULL, *json = NULL, *models = NULL, *report = NULL;
     uint64_t seed = 1;
+    double dropout = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
@@ -94,6 +97,7 @@ int cmd_evaluate(int argc, char **argv)
         case 'l': d.lenient = 1; break;
         case 'm': models = optarg; break;
         case 's': if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &seed)) return CLI_USAGE; break;
+        case 'P': if (cli_parse_float("--dropout", optarg, 0, 0.9, &dropout)) return CLI_USAGE; break;
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(evaluate_usage, stdout); return CLI_OK;
         case ':': return cli_usage_error("%s needs a value", argv[optind - 1]);
@@ -117,7 +121,7 @@ int cmd_evaluate(int argc, char **argv)
     snprintf(title, sizeof title, "clv evaluate: %s", d.path);
     clv_backtest *bt = NULL;
     uint32_t rows[16], nrows = 0;
-    rc = run(log, cutoff, end, seed, title, models, &bt, rows, &nrows);
+    rc = run(log, cutoff, end, seed, dropout, title, models, &bt, rows, &nrows);
     if (rc == CLI_OK && json) rc = cli_write_backtest_json(bt, rows, nrows, cutoff, end, json);
     if (rc == CLI_OK && report) rc = write_report(bt, report, title);
     clv_backtest_free(bt);
@@ -126,7 +130,8 @@ int cmd_evaluate(int argc, char **argv)
 }
 
 static const char demo_usage[] =
-    "usage: clv demo [--customers N] [--seed S] [--scenario NAME] [--json FILE] [--report FILE] [--quiet]\n"
+    "usage: clv demo [--customers N] [--seed S] [--scenario NAME] [--dropout P] [--json FILE]\n"
+    "                [--report FILE] [--quiet]\n"
     "\n"
     "Generate the built-in synthetic transaction log (a BG/NBD purchase process\n"
     "with Gamma-Gamma spend and seasonality, see docs/simulator.md), then run the\n"
@@ -140,6 +145,7 @@ static const char demo_usage[] =
     "                   and yearly seasonality), churn (half the customers drop\n"
     "                   out after each purchase, on average), frequent (purchase\n"
     "                   rates four times higher)\n"
+    "  --dropout P      the sequence model's dropout rate in training, 0..0.9 (default 0)\n"
     "  --json FILE      also write the results as JSON\n"
     "  --report FILE    also write an HTML report with charts, as clv evaluate --report\n"
     "  --quiet          no progress on stderr\n";
@@ -216,10 +222,11 @@ int cmd_demo(int argc, char **argv)
         { "customers", required_argument, 0, 'n' }, { "seed", required_argument, 0, 's' },
         { "json", required_argument, 0, 'j' },      { "quiet", no_argument, 0, 'q' },
         { "scenario", required_argument, 0, 'S' },  { "help", no_argument, 0, 'h' },
-        { "report", required_argument, 0, 'r' },
+        { "report", required_argument, 0, 'r' },    { "dropout", required_argument, 0, 'P' },
         { 0, 0, 0, 0 },
     };
     uint64_t n = 5000, seed = 1;
+    double dropout = 0;
     const char *json = NULL, *scenario = "base", *report = NULL;
     int c;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -227,6 +234,7 @@ int cmd_demo(int argc, char **argv)
         case 'n': if (cli_parse_u64("--customers", optarg, 10, 10000000, &n)) return CLI_USAGE; break;
         case 's': if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &seed)) return CLI_USAGE; break;
         case 'S': scenario = optarg; break;
+        case 'P': if (cli_parse_float("--dropout", optarg, 0, 0.9, &dropout)) return CLI_USAGE; break;
         case 'j': json = optarg; break;
         case 'r': report = optarg; break;
         case 'q': cli_quiet = 1; break;
@@ -257,7 +265,7 @@ int cmd_demo(int argc, char **argv)
              scenario, (unsigned long long)seed);
     clv_backtest *bt = NULL;
     uint32_t rows[16], nrows = 0;
-    int out = run(log, cutoff, end, seed, title, NULL, &bt, rows, &nrows);
+    int out = run(log, cutoff, end, seed, dropout, title, NULL, &bt, rows, &nrows);
     if (out == CLI_OK) out = print_oracle(bt, rows, nrows, &so, cutoff, end);
     if (out == CLI_OK && json) out = cli_write_backtest_json(bt, rows, nrows, cutoff, end, json);
     if (out == CLI_OK && report) out = write_report(bt, report, title);

@@ -7,7 +7,7 @@
 static const char usage[] =
     "usage: clv train --data FILE --cutoff DATE --horizon DAYS --out MODEL\n"
     "                 [--period week] [--model lstm|gru] [--loss default]\n"
-    "                 [--hidden H] [--layers L] [--epochs E] [--batch B] [--lr X]\n"
+    "                 [--hidden H] [--layers L] [--epochs E] [--batch B] [--lr X] [--dropout P]\n"
     "                 [--seed S] [--samples N] [--ensemble K] [--customer-col C] [--date-col C]\n"
     "                 [--amount-col C] [--lenient] [--quiet] [--mpi] [--checkpoint FILE]\n"
     "\n"
@@ -21,6 +21,8 @@ static const char usage[] =
     "  --loss default     the per-week model's loss: cross-entropy on next week's\n"
     "                     transactions plus squared error of log spend (fixed)\n"
     "  --hidden H (32), --layers L (1), --epochs E (auto), --batch B (128), --lr X (0.003)\n"
+    "  --dropout P        dropout rate on the recurrent layers' outputs in training,\n"
+    "                     0..0.9 (0: off; docs/accuracy.md)\n"
     "  --samples N        Monte Carlo paths per customer at prediction (32)\n"
     "  --ensemble K       networks trained with seeds S, S+1, ... and averaged (3)\n"
     "  --seed S           initialisation, shuffling and sampling seed (1)\n"
@@ -41,7 +43,7 @@ int cmd_train(int argc, char **argv)
         { "layers", required_argument, 0, 'y' },       { "epochs", required_argument, 0, 'e' },
         { "batch", required_argument, 0, 'b' },        { "lr", required_argument, 0, 'r' },
         { "seed", required_argument, 0, 's' },         { "samples", required_argument, 0, 'S' },
-        { "ensemble", required_argument, 0, 'E' },
+        { "ensemble", required_argument, 0, 'E' },     { "dropout", required_argument, 0, 'P' },
         { "customer-col", required_argument, 0, 'C' }, { "date-col", required_argument, 0, 'D' },
         { "amount-col", required_argument, 0, 'A' },   { "lenient", no_argument, 0, 'l' },
         { "quiet", no_argument, 0, 'q' },              { "help", no_argument, 0, 'h' },
@@ -53,7 +55,7 @@ int cmd_train(int argc, char **argv)
     clv_forecast_options_init(&fo);
     const char *cutoff_s = NULL, *out = NULL, *checkpoint = NULL;
     int have_h = 0, use_mpi = 0, c;
-    double lr;
+    double lr, dropout;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': d.path = optarg; break;
@@ -83,6 +85,10 @@ int cmd_train(int argc, char **argv)
         case 'r':
             if (cli_parse_float("--lr", optarg, 1e-7, 1, &lr)) return CLI_USAGE;
             fo.lr = (float)lr;
+            break;
+        case 'P':
+            if (cli_parse_float("--dropout", optarg, 0, 0.9, &dropout)) return CLI_USAGE;
+            fo.dropout = (float)dropout;
             break;
         case 's': if (cli_parse_u64("--seed", optarg, 0, UINT64_MAX, &fo.seed)) return CLI_USAGE; break;
         case 'S': if (cli_parse_u32("--samples", optarg, 1, 100000, &fo.samples)) return CLI_USAGE; break;

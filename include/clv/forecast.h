@@ -60,6 +60,9 @@ typedef struct clv_forecast_options {
     uint32_t max_epochs;     /**< auto epochs: most passes of the early-stopping run (default 60) */
     uint32_t ensemble;       /**< networks trained with seeds seed, seed+1, ... and averaged (default 3; 1..16) */
     uint32_t threads;        /**< prediction threads, as clv_forecaster_set_threads() (default 1; 1..64; not saved) */
+    float dropout;           /**< rate of dropout on the recurrent layers' outputs in training
+                              *   (clv_model_options::dropout), 0 <= p < 1 (default 0 = off;
+                              *   docs/accuracy.md has the measurements) */
 } clv_forecast_options;
 
 /** Progress of fit, passed to the callback after every epoch. */

@@ -51,7 +51,29 @@ typedef struct clv_model_options {
     uint32_t step_outputs;    /**< outputs of the per-step head; 0 = no such head (default 0) */
     uint64_t seed;            /**< initialisation seed (default 42) */
     float forget_bias;        /**< LSTM forget-gate bias at init (default 1.0) */
+    double dropout;           /**< training only: rate p of inverted dropout on the recurrent
+                               *   layers' outputs, 0 <= p < 1 (default 0 = off); see below.
+                               *   A double so that it starts past the end of the struct
+                               *   before it (a float would sit in its tail padding, which
+                               *   older callers' struct_size covers). */
 } clv_model_options;
+
+/** @var clv_model_options::dropout
+ * Inverted dropout (Srivastava et al. 2014) on the non-recurrent connections
+ * (Zaremba et al. 2014): each output h_t of every recurrent layer, where it
+ * feeds the heads and the next layer, is multiplied by m/(1-p) with m ~
+ * Bernoulli(1-p) per sequence, step and unit. The recurrent state itself is
+ * never dropped. Only training forward passes (clv_model_forward(),
+ * clv_model_train_step()) drop; clv_model_predict() and every inference path
+ * use the weights as they are, which the 1/(1-p) scaling makes the expected
+ * training output. The masks are a hash of (seed, pass number, layer,
+ * sequence row, step, unit): deterministic for a given seed and sequence of
+ * calls, and independent of clv_model_set_num_threads(). The pass number
+ * starts at 0 and advances with every training forward pass;
+ * clv_model_backward() uses the masks of the forward pass it differentiates.
+ * With p = 0 training is exactly as without the field. A network saved
+ * inside a forecaster file keeps its weights, not p (the forecaster's own
+ * options record it: clv_forecast_options::dropout). */
 
 /** Largest input_size (features per step) a model accepts: a guard against hostile
  *  sizes, like the three below; function twins follow. */

@@ -19,4 +19,15 @@ float clv__rng_range(clv__rng *r, float lo, float hi);
 /* Standard normal (Box-Muller, double internally). */
 double clv__rng_normal(clv__rng *r);
 
+/* Counter-based bits: splitmix64's output function, a bijective mix of x
+ * alone. For random numbers that must not depend on the order in which
+ * threads draw them (dropout masks, lib/nn/dropout.c): hash the element's
+ * coordinates instead of advancing a shared state. */
+static inline uint64_t clv__mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 #endif

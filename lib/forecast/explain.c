@@ -49,6 +49,7 @@ static int clone(const clv_model *m, clv_model **out)
     clv_model_options mo;
     clv_model_options_init(&mo);
     CLV__TRY(clv_model_get_options(m, &mo));
+    mo.dropout = 0;   /* the network as predictions use it: forward and backward below drop nothing */
     CLV__TRY(clv_model_new(out, &mo));
     const uint64_t n = clv_model_param_count(m);
     float *p = clv__calloc(n, sizeof(float));

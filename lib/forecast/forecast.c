@@ -36,6 +36,7 @@ CLV_API void clv_forecast_options_init(clv_forecast_options *o)
     o->max_epochs = 60;
     o->ensemble = 3;
     o->threads = 1;
+    o->dropout = 0.0f;
 }
 
 static int validate(const clv_forecast_options *o)
@@ -55,6 +56,7 @@ static int validate(const clv_forecast_options *o)
     CLV__CHECK_ARG(o->max_epochs >= 1 && o->max_epochs <= 10000, "%s: max_epochs = %u, expected 1..10000", fn, o->max_epochs);
     CLV__CHECK_ARG(o->ensemble >= 1 && o->ensemble <= CLV__MAX_ENSEMBLE, "%s: ensemble = %u, expected 1..%d", fn, o->ensemble, CLV__MAX_ENSEMBLE);
     CLV__CHECK_ARG(o->threads >= 1 && o->threads <= CLV__MAX_WORKERS, "%s: threads = %u, expected 1..%d", fn, o->threads, CLV__MAX_WORKERS);
+    CLV__CHECK_ARG(o->dropout >= 0 && o->dropout < 1, "%s: dropout = %g, expected 0 <= dropout < 1", fn, (double)o->dropout);
     return CLV_OK;
 }
 
@@ -350,7 +352,8 @@ static int valid_loss(const clv_forecaster *f, clv_model *m, const clv__seqdata 
         double nt, loss = 0;
         uint32_t Tb = gather(f, sd, order + s, nb, f->o.valid_weeks, TARGETS_VALID, b, &nt);
         if (nt == 0) continue;
-        CLV__TRY(clv_model_forward(m, nb, Tb, b->x, b->len, NULL, NULL, b->out));
+        /* the network as predict sees it: no dropout */
+        CLV__TRY(clv__model_forward(m, nb, Tb, b->x, b->len, NULL, NULL, b->out, CLV__FWD_NO_DROPOUT, "clv_forecaster_fit"));
         add_offsets(f, b->x, (size_t)nb * Tb, b->out);
         CLV__TRY(batch_loss(b, nb * Tb, nt, &loss));
         sum += loss;
@@ -418,8 +421,9 @@ static int resume_run(const clv_forecaster *f, const fit_ctx *fc, clv_model *m, 
     if (c->nparams != P || c->ndone + 1 < c->stage)
         return clv__error(CLV_ESTATE, "checkpoint '%s': its networks do not fit this configuration", f->ckpt_path);
     /* The pass counts come from the file: bounded before the replay below
-     * loops over them (a damaged count would spin for hours). */
-    if (c->epoch > epochs || c->best_epoch > c->epoch)
+     * loops over them (a damaged count would spin for hours). A network's
+     * run (stage > 0) records the full count as its best pass, unread. */
+    if (c->epoch > epochs || (c->stage == 0 && c->best_epoch > c->epoch))
         return clv__error(CLV_EFORMAT, "checkpoint '%s': pass %u (best %u) of a run of %u passes", f->ckpt_path,
                           c->epoch, c->best_epoch, epochs);
     CLV__TRY(clv_model_set_params(m, c->params, P));
@@ -501,6 +505,10 @@ static int train(clv_forecaster *f, clv_model *m, uint64_t seed, fit_ctx *fc, in
             if (nt == 0) continue;
             int lrc = clv_model_zero_grad(m);
             if (nloc > 0) {
+                /* Dropout masks by step number, not by the model's count of
+                 * its forward passes: a run resumed from a checkpoint draws
+                 * those of the uninterrupted run; ranks differ in the top bits. */
+                clv__model_set_dropout_pass(m, (uint64_t)clv__dist_rank(f) << 48 | ((uint64_t)(e - 1) * ((N + B - 1) / B) + s / B));
                 if (lrc == CLV_OK) lrc = clv_model_forward(m, nloc, Tb, b.x, b.len, NULL, NULL, b.out);
                 if (lrc == CLV_OK) add_offsets(f, b.x, (size_t)nloc * Tb, b.out);
                 if (lrc == CLV_OK) lrc = batch_loss(&b, nloc * Tb, nt, &loss);
@@ -583,6 +591,7 @@ static int new_model(const clv_forecaster *f, uint64_t seed, clv_model **out)
     mo.final_outputs = 0;
     mo.step_outputs = CLV__OUT_COUNT;
     mo.seed = seed;
+    mo.dropout = f->o.dropout;
     return clv_model_new(out, &mo);
 }
 
@@ -743,7 +752,10 @@ static uint64_t fit_fingerprint(const clv_forecaster *f, int32_t cutoff, const c
                        go->n, go->id_hash, 0x636b7074 };
     memcpy(&v[5], &o->lr, sizeof o->lr);
     memcpy(&v[6], &o->weight_decay, sizeof o->weight_decay);
-    return clv__hash_bytes(v, sizeof v, 0xc1f);
+    uint64_t h = clv__hash_bytes(v, sizeof v, 0xc1f);
+    /* Only when on, so that the checkpoints of fits without it stay valid. */
+    if (o->dropout > 0) h = clv__hash_bytes(&o->dropout, sizeof o->dropout, h);
+    return h;
 }
 
 /* The earliest day over every rank's log (+inf for an empty one), for the

@@ -10,7 +10,11 @@
 #include "forecast_impl.h"
 
 #define TAG_FCST CLV__FOURCC('F', 'C', 'S', 'T')
-#define FCST_VERSION 2u
+/* Version 3 appends the dropout rate. A forecaster trained without dropout
+ * is written as version 2, byte for byte as before, which older libclv
+ * still reads; version 2 files read as dropout 0. */
+#define FCST_VERSION 3u
+#define FCST_VERSION_MIN 2u
 
 /* Network k of the ensemble: 'MODL' for the first, 'MExx' (two decimal
  * digits) for the others. */
@@ -23,7 +27,7 @@ static int write_all(const clv_forecaster *f, clv__writer *w)
 {
     if (!f->fitted) return clv__error(CLV_ESTATE, "clv_forecaster_save: the forecaster is not fitted; nothing to save");
     const clv_forecast_options *o = &f->o;
-    clv__writer_begin_section(w, TAG_FCST, FCST_VERSION);
+    clv__writer_begin_section(w, TAG_FCST, o->dropout > 0 ? FCST_VERSION : FCST_VERSION_MIN);
     clv__put_i32(w, o->cell);
     clv__put_u32(w, o->hidden_size);
     clv__put_u32(w, o->num_layers);
@@ -51,6 +55,7 @@ static int write_all(const clv_forecaster *f, clv__writer *w)
     clv__put_i32(w, f->use_prior);
     for (int k = 0; k < 4; k++) clv__put_f64(w, f->prior_bgnbd[k]);
     for (int k = 0; k < 3; k++) clv__put_f64(w, f->prior_gg[k]);
+    if (o->dropout > 0) clv__put_f32(w, o->dropout);
     clv__writer_end_section(w);
     clv__pipeline_write(w, f->pipe);
     for (uint32_t k = 0; k < o->ensemble; k++) clv__model_write_tagged(w, member_tag(k), f->members[k]);
@@ -86,7 +91,7 @@ CLV_API int clv_forecaster_save_buffer(const clv_forecaster *f, void **out, size
     return rc;
 }
 
-static int read_fcst(clv__reader *r, clv_forecaster *f)
+static int read_fcst(clv__reader *r, uint32_t version, clv_forecaster *f)
 {
     clv_forecast_options *o = &f->o;
     clv_forecast_options_init(o);
@@ -124,6 +129,12 @@ static int read_fcst(clv__reader *r, clv_forecaster *f)
     clv__get_i32(r, &f->use_prior);
     for (int k = 0; k < 4; k++) clv__get_f64(r, &f->prior_bgnbd[k]);
     for (int k = 0; k < 3; k++) clv__get_f64(r, &f->prior_gg[k]);
+    if (version >= 3) {
+        clv__get_f32(r, &o->dropout);
+        /* Version 3 is written only for dropout > 0 (0 is version 2). */
+        if (r->status == CLV_OK && !(o->dropout > 0))
+            return clv__reader_fail(r, "dropout %g in a version 3 section, expected > 0", (double)o->dropout);
+    }
     CLV__TRY(r->status);
     CLV__TRY(clv__reader_end(r));
     o->struct_size = sizeof *o;
@@ -167,13 +178,13 @@ static int load(clv_forecaster **out, const void *data, size_t size, const char 
     uint32_t version = 0;
     CLV__TRY(clv__reader_section(&file, TAG_FCST, FCST_VERSION, &sec, &version));
     /* Version 1 forecasters had other inputs: their weights mean nothing to this model. */
-    if (version < FCST_VERSION)
+    if (version < FCST_VERSION_MIN)
         return clv__error(CLV_EFORMAT, "%s: section 'FCST' version %u was written by an older libclv whose forecaster "
-                          "had other inputs; refit the model (this libclv reads version %u)", name ? name : "<memory>",
-                          version, FCST_VERSION);
+                          "had other inputs; refit the model (this libclv reads versions %u to %u)",
+                          name ? name : "<memory>", version, FCST_VERSION_MIN, FCST_VERSION);
     clv_forecaster *f = clv__calloc(1, sizeof *f);
     if (!f) return clv__oom();
-    int rc = read_fcst(&sec, f);
+    int rc = read_fcst(&sec, version, f);
     if (rc == CLV_OK) rc = clv__pipeline_read(&file, &f->pipe);
     /* read_fcst validated o.ensemble (1..CLV__MAX_ENSEMBLE) as clv_forecaster_new does. */
     for (uint32_t k = 0; rc == CLV_OK && k < f->o.ensemble; k++) {

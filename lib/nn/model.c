@@ -26,6 +26,7 @@ CLV_API void clv_model_options_init(clv_model_options *o)
     o->step_outputs = 0;
     o->seed = 42;
     o->forget_bias = 1.0f;
+    o->dropout = 0.0;
 }
 
 /* Copy the caller's options field by field up to its struct_size, so an
@@ -61,6 +62,9 @@ static int validate_options(const clv_model_options *o)
     CLV__CHECK_ARG(o->final_outputs + o->step_outputs >= 1,
                    "clv_model_new: final_outputs and step_outputs are both 0; the model needs a head");
     CLV__CHECK_ARG(isfinite(o->forget_bias), "clv_model_new: forget_bias is not finite");
+    /* Written so that NaN fails; p = 1 would drop everything and scale by 1/0. */
+    CLV__CHECK_ARG(o->dropout >= 0.0 && o->dropout < 1.0,
+                   "clv_model_new: dropout = %g, expected 0 <= dropout < 1", o->dropout);
     return CLV_OK;
 }
 
@@ -199,6 +203,9 @@ CLV_API int clv_model_set_num_threads(clv_model *m, int32_t n)
 }
 
 CLV_API int32_t clv_model_num_threads(const clv_model *m) { return m ? m->threads : 0; }
+
+void clv__model_set_dropout_pass(clv_model *m, uint64_t pass) { m->dropout_pass = pass; }
+uint64_t clv__model_dropout_pass(const clv_model *m) { return m->dropout_pass; }
 
 CLV_API void clv_model_free(clv_model *m)
 {

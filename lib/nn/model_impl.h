@@ -46,12 +46,25 @@ typedef struct clv__layer_buf {
     /* LSTM weights packed for clv__packmm (core/packmm.h), refilled by every
      * pass; clv__lstm_pack_size() floats, NULL where that is 0 */
     float *wpack;
+    /* Training with dropout: [T][B][H] the outputs of steps 0..T-1 after
+     * dropout, which the heads or the next layer read instead of h[1..T] */
+    float *out_drop;
 } clv__layer_buf;
+
+/* The dropout of one training pass (dropout.c): the hash key of its masks,
+ * the 24-bit threshold below which a unit is dropped, 1/(1-p). */
+typedef struct clv__dropout {
+    uint64_t key;
+    uint32_t threshold;
+    float scale;
+} clv__dropout;
 
 /* Every buffer of one forward (and backward) pass, carved from one arena. */
 typedef struct clv__pass {
     uint32_t batch, steps;
     int inference;         /* planned without training buffers */
+    int dropping;          /* this training pass applies `drop` (model dropout > 0) */
+    clv__dropout drop;
     uint32_t act_steps;    /* steps held in layer[].act (clv__lstm_act_steps for LSTM) */
     int32_t *lengths;      /* [B] */
     float *x;              /* [T][B][F] time-major copy, zero at padded steps */
@@ -89,6 +102,7 @@ struct clv_model {
     clv__arena train_arena;
     clv__pass pass;
     int has_forward;                /* a forward pass is cached for backward */
+    uint64_t dropout_pass;          /* pass number of the next dropping forward pass */
 };
 
 struct clv_workspace {
@@ -112,10 +126,31 @@ int clv__pass_load(const clv_model *m, clv__pass *p, const float *x, const int32
 /* Run all layers and the requested heads. */
 void clv__pass_forward(const clv_model *m, clv__pass *p, float *final_out, float *step_out);
 /* Plan, stage and run a training forward pass (kept for clv_model_backward).
- * With internal_outputs the head outputs go to pass.pred_final / pred_step. */
+ * Flags: CLV__FWD_INTERNAL_OUTPUTS sends the head outputs to
+ * pass.pred_final / pred_step (clv_model_train_step); CLV__FWD_NO_DROPOUT
+ * runs the training path without dropout and without advancing the pass
+ * number, for a loss or gradient of the network as predict sees it
+ * (held-out loss, explanations); backward then applies no mask either. */
+#define CLV__FWD_INTERNAL_OUTPUTS 1u
+#define CLV__FWD_NO_DROPOUT 2u
 int clv__model_forward(clv_model *m, uint32_t batch, uint32_t steps, const float *x,
                        const int32_t *lengths, const float *static_x, float *final_out,
-                       float *step_out, int internal_outputs, const char *fn);
+                       float *step_out, unsigned flags, const char *fn);
+/* The pass number the next dropping forward pass uses (then advances by
+ * one). Setting it replays a pass's masks: the gradient check, and a
+ * training loop that numbers its steps itself (the forecaster, so that a
+ * run resumed from a checkpoint draws the masks of the uninterrupted run). */
+void clv__model_set_dropout_pass(clv_model *m, uint64_t pass);
+uint64_t clv__model_dropout_pass(const clv_model *m);
+
+/* Dropout (dropout.c). make: the masks of pass `pass` of a model seeded
+ * `seed` at rate p. apply: out = in * mask over steps [t_from, T) of
+ * layer `layer` ([T][B][H], in place when out == in; backward applies it to
+ * the output gradient). factor: one element's m / (1-p), for tests. */
+clv__dropout clv__dropout_make(uint64_t seed, uint64_t pass, double p);
+void clv__dropout_apply(const clv__dropout *d, uint32_t layer, uint32_t batch, uint32_t steps,
+                        uint32_t hid, uint32_t t_from, const float *in, float *out, uint32_t threads);
+float clv__dropout_factor(const clv__dropout *d, uint32_t layer, uint32_t t, uint32_t b, uint32_t j);
 /* Validate shapes common to predict and forward. */
 int clv__check_shapes(const clv_model *m, uint32_t batch, uint32_t steps, const float *x,
                       const float *static_x, const float *final_out, const float *step_out,

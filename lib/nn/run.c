@@ -85,6 +85,7 @@ static void layout(const clv_model *m, clv__arena *a, clv__pass *p, uint32_t B, 
         else lb->hh = take(a, ovf, T, B, GH);
         const size_t pack = o->cell == CLV_CELL_LSTM ? clv__lstm_pack_size(l ? H : F, H, B, training) : 0;
         if (pack) lb->wpack = take(a, ovf, pack, 1, 1);
+        if (training && o->dropout > 0) lb->out_drop = take(a, ovf, T, B, H);
     }
     if (Os) p->step_out = take(a, ovf, T, B, Os);
     if (!training) return;
@@ -184,24 +185,30 @@ static void pass_forward(const clv_model *m, clv__pass *p, float *final_out, flo
         else
             clv__gru_forward(&m->w[l], in_size, H, B, T, p->lengths, in, lb, keep_state);
         /* outputs of steps 0..T-1 feed the next layer (a roll-out step's
-         * single output went to the caller's array) */
+         * single output went to the caller's array), after dropout in a
+         * training pass that drops */
         in = lb->hT ? lb->hT : lb->h + BH;
+        if (p->dropping) {
+            clv__dropout_apply(&p->drop, l, B, T, H, 0, in, lb->out_drop, (uint32_t)m->threads);
+            in = lb->out_drop;
+        }
         in_size = H;
     }
-    const float *top = p->layer[o->num_layers - 1].h;
+    const clv__layer_buf *top = &p->layer[o->num_layers - 1];
 
     if (final_out) {
         const uint32_t O = o->final_outputs;
         /* Frozen states make h[T] the state after each sequence's last valid step. */
-        const size_t last = p->layer[o->num_layers - 1].h_pingpong ? (T & 1) : T;
-        head_apply(&m->final_w, H, S, O, B, top + last * BH, final_out);
+        const size_t last = top->h_pingpong ? (T & 1) : T;
+        const float *h_last = p->dropping ? top->out_drop + (size_t)(T - 1) * BH : top->h + last * BH;
+        head_apply(&m->final_w, H, S, O, B, h_last, final_out);
         if (S)
             clv__gemm(0, 1, B, O, S, 1.0f, p->stat, S, m->final_w.w + H, (size_t)H + S, 1.0f,
                       final_out, O);
     }
     if (step_out) {
         const uint32_t O = o->step_outputs;
-        head_apply(&m->step_w, H, S, O, T * B, top + BH, p->step_out);
+        head_apply(&m->step_w, H, S, O, T * B, p->dropping ? top->out_drop : top->h + BH, p->step_out);
         if (S)
             clv__gemm(0, 1, B, O, S, 1.0f, p->stat, S, m->step_w.w + H, (size_t)H + S, 0.0f,
                       p->stat_proj, O);
@@ -326,13 +333,17 @@ CLV_API int clv_model_predict(const clv_model *m, clv_workspace *ws, uint32_t ba
 
 int clv__model_forward(clv_model *m, uint32_t batch, uint32_t steps, const float *x,
                        const int32_t *lengths, const float *static_x, float *final_out,
-                       float *step_out, int internal_outputs, const char *fn)
+                       float *step_out, unsigned flags, const char *fn)
 {
     CLV__TRY(clv__check_shapes(m, batch, steps, x, static_x, final_out, step_out, fn));
     m->has_forward = 0;
     CLV__TRY(clv__pass_plan(m, &m->train_arena, &m->pass, batch, steps, CLV__PLAN_TRAIN));
     CLV__TRY(clv__pass_load(m, &m->pass, x, lengths, static_x, fn));
-    if (internal_outputs) {
+    if (m->o.dropout > 0 && !(flags & CLV__FWD_NO_DROPOUT)) {
+        m->pass.dropping = 1;
+        m->pass.drop = clv__dropout_make(m->o.seed, m->dropout_pass++, m->o.dropout);
+    }
+    if (flags & CLV__FWD_INTERNAL_OUTPUTS) {
         /* clv_model_train_step: outputs land in the pass's own buffers. */
         final_out = m->o.final_outputs ? m->pass.pred_final : NULL;
         step_out = m->o.final_outputs ? NULL : m->pass.pred_step;
@@ -346,7 +357,7 @@ CLV_API int clv_model_forward(clv_model *m, uint32_t batch, uint32_t steps, cons
                               const int32_t *lengths, const float *static_x, float *final_out,
                               float *step_out)
 {
-    return clv__model_forward(m, batch, steps, x, lengths, static_x, final_out, step_out, 0,
+    return clv__model_forward(m, batch, steps, x, lengths, static_x, final_out, step_out, 0u,
                               "clv_model_forward");
 }
 
@@ -399,7 +410,12 @@ CLV_API int clv_model_backward(clv_model *m, const float *d_final, const float *
         return clv__error(CLV_ESHAPE, "clv_model_backward: d_step given but the model has no per-step head");
     if (d_final) CLV__TRY(check_grad_input(d_final, (size_t)B * o->final_outputs, "d_final"));
 
-    const float *top = p->layer[o->num_layers - 1].h;
+    /* What the heads read: the top layer's outputs, after dropout when this
+     * pass dropped (their gradients are then those of the dropped outputs,
+     * taken back through the mask in the layer loop below). */
+    const clv__layer_buf *top = &p->layer[o->num_layers - 1];
+    const float *seen = p->dropping ? top->out_drop : top->h + BH;
+    const float *seen_last = p->dropping ? top->out_drop + (size_t)(T - 1) * BH : top->h + (size_t)T * BH;
     float *dy = p->dseq_a;
     /* With only a final head the top layer's output gradient is zero
      * before the last step: an LSTM skips those steps' additions, so only
@@ -427,7 +443,7 @@ CLV_API int clv_model_backward(clv_model *m, const float *d_final, const float *
                     memcpy(dst, src, O * sizeof(float));
                 }
             }
-        head_backward(m, &m->step_w, &m->step_g, O, T * B, p->d_step, top + BH, dy, 1);
+        head_backward(m, &m->step_w, &m->step_g, O, T * B, p->d_step, seen, dy, 1);
         if (S) {
             clv__vec_zero(p->dstat_acc, (size_t)B * O);
             for (uint32_t t = 0; t < T; t++)
@@ -439,7 +455,7 @@ CLV_API int clv_model_backward(clv_model *m, const float *d_final, const float *
         const uint32_t O = o->final_outputs;
         /* Injected at the last step; frozen steps carry it back to each
          * sequence's last valid step. */
-        head_backward(m, &m->final_w, &m->final_g, O, B, d_final, top + (size_t)T * BH,
+        head_backward(m, &m->final_w, &m->final_g, O, B, d_final, seen_last,
                       dy + (size_t)(T - 1) * BH, 0);
         if (S) head_static_backward(m, &m->final_w, &m->final_g, O, d_final, p->stat, d_static);
     }
@@ -447,7 +463,12 @@ CLV_API int clv_model_backward(clv_model *m, const float *d_final, const float *
     for (uint32_t l = o->num_layers; l-- > 0;) {
         clv__layer_buf *lb = &p->layer[l];
         uint32_t in_size = l == 0 ? F : H;
-        const float *in = l == 0 ? p->x : p->layer[l - 1].h + BH;
+        const float *in = l == 0 ? p->x : p->dropping ? p->layer[l - 1].out_drop : p->layer[l - 1].h + BH;
+        /* dy is the gradient of this layer's dropped outputs: through the
+         * forward pass's mask to that of its outputs (steps before dy_from
+         * are zero and unread) */
+        if (p->dropping)
+            clv__dropout_apply(&p->drop, l, B, T, H, dy_from, dy, dy, (uint32_t)m->threads);
         float *dx = (l > 0 || d_x) ? (dy == p->dseq_a ? p->dseq_b : p->dseq_a) : NULL;
         if (o->cell == CLV_CELL_LSTM)
             clv__lstm_backward(&m->w[l], &m->g[l], in_size, H, B, T, p->lengths, in, lb, dy,

@@ -58,7 +58,7 @@ CLV_API int clv_model_train_step(clv_model *m, clv_optim *opt, const clv_loss_op
     uint32_t tdim;
     CLV__TRY(clv_loss_target_dim(&lo, pred_dim, &tdim));
     CLV__TRY(clv_model_zero_grad(m));
-    CLV__TRY(clv__model_forward(m, batch, steps, x, lengths, static_x, NULL, NULL, 1, fn));
+    CLV__TRY(clv__model_forward(m, batch, steps, x, lengths, static_x, NULL, NULL, CLV__FWD_INTERNAL_OUTPUTS, fn));
 
     clv__pass *p = &m->pass;
     double value = 0.0;

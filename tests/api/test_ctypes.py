@@ -32,6 +32,7 @@ class ModelOptions(ctypes.Structure):
         ("step_outputs", ctypes.c_uint32),
         ("seed", ctypes.c_uint64),
         ("forget_bias", ctypes.c_float),
+        ("dropout", ctypes.c_double),
     ]
 
 

@@ -117,11 +117,12 @@ then ok; else bad "explain output: $(cat "$tmp/x.txt")"; fi
 expect 1 "customer 'nobody' has no purchase" -- explain --model "$tmp/m.clv" --data "$tmp/log.csv" --customer nobody
 expect 2 "--customer is required" -- explain --model "$tmp/m.clv" --data "$tmp/log.csv"
 
-# --- tune: 18 early-stopping runs on the held-out weeks, the best one trained ---
+# --- tune: 18 early-stopping runs on the held-out weeks, then the best with 3 dropout rates; the best trained ---
 "$clv" tune --data "$tmp/log.csv" --cutoff 1997-09-30 --out "$tmp/tuned.clv" --horizon 91 --quiet >"$tmp/tune.txt" ||
     bad "tune failed"
-if [ "$(grep -cE '^(lstm|gru) +[0-9]+ +0\.[0-9]+ +[0-9.]+ +[0-9]+$' "$tmp/tune.txt")" = 18 ] &&
-    grep -qE '^best: --model (lstm|gru) --hidden [0-9]+ --lr [0-9.e-]+' "$tmp/tune.txt" &&
+if [ "$(grep -cE '^(lstm|gru) +[0-9]+ +0\.[0-9]+ +0\.00 +[0-9.]+ +[0-9]+$' "$tmp/tune.txt")" = 18 ] &&
+    [ "$(grep -cE '^(lstm|gru) +[0-9]+ +0\.[0-9]+ +0\.[123]0 +[0-9.]+ +[0-9]+$' "$tmp/tune.txt")" = 3 ] &&
+    grep -qE '^best: --model (lstm|gru) --hidden [0-9]+ --lr [0-9.e-]+ --dropout [0-9.]+' "$tmp/tune.txt" &&
     [ "$(head -c 8 "$tmp/tuned.clv")" = "CLVMODEL" ]; then ok; else bad "tune output: $(cat "$tmp/tune.txt")"; fi
 expect 2 "--out needs --horizon" -- tune --data "$tmp/log.csv" --cutoff 1997-09-30 --out "$tmp/t.clv"
 

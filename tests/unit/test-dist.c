@@ -394,6 +394,59 @@ START_TEST(checkpoint_resumes_bit_for_bit)
 }
 END_TEST
 
+/* With dropout the masks follow the step number (not the network's count of
+ * its own passes), so a resumed fit draws the masks of the uninterrupted one
+ * and ends with the same bytes; the checkpoint of a fit without dropout is
+ * refused by one with it, and the other way round. */
+START_TEST(checkpoint_with_dropout_resumes_bit_for_bit)
+{
+    char path[] = "/tmp/clv-dist-ckpt-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(path);
+    clv_forecast_options o;
+    small_options(&o);
+    o.dropout = 0.2f;
+    /* Fixed passes: the first run is network 0's, whose weights are kept,
+     * so the interruption falls where the masks decide the result (an
+     * early-stopping run only picks a number of passes). */
+    o.epochs = 3;
+    clv_txlog *full = sim_log(0, 0);
+    clv_forecaster *f[MAX_RANKS], *g[MAX_RANKS], *ref[MAX_RANKS];
+    int rc[MAX_RANKS];
+    fit_ranks(2, &o, NULL, 0, NULL, ref, rc);
+    ck_assert_int_eq(rc[0], CLV_OK);
+    fit_ranks(2, &o, path, 2, NULL, f, rc);
+    ck_assert_int_eq(rc[0], CLV_ECANCELED);
+    fit_ranks(2, &o, path, 0, NULL, g, rc);
+    ck_assert_int_eq(rc[0], CLV_OK);
+    ck_assert_int_eq(rc[1], CLV_OK);
+    ck_assert_uint_eq(clv_forecaster_resumed_epoch(g[0]), 2);
+    ck_assert(same_bytes(ref[0], g[0]));
+    /* a single process resuming the finished checkpoint: same fingerprint */
+    clv_forecaster *single;
+    ck_assert_int_eq(clv_forecaster_new(&single, &o), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_set_checkpoint(single, path), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_fit(single, full, cutoff()), CLV_OK);
+    ck_assert_uint_gt(clv_forecaster_resumed_epoch(single), 2);
+    clv_forecaster_free(single);
+    o.dropout = 0.0f;
+    ck_assert_int_eq(clv_forecaster_new(&single, &o), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_set_checkpoint(single, path), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_fit(single, full, cutoff()), CLV_ESTATE);
+    ck_assert_ptr_nonnull(strstr(clv_last_error(), "other options"));
+    clv_forecaster_free(single);
+    for (int r = 0; r < 2; r++) {
+        clv_forecaster_free(f[r]);
+        clv_forecaster_free(g[r]);
+        clv_forecaster_free(ref[r]);
+    }
+    clv_txlog_free(full);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(bad_setups_are_refused)
 {
     clv_forecaster *f;
@@ -512,6 +565,7 @@ int main(void)
     tcase_add_test(tc, shards_cover_every_customer_once);
     tcase_add_test(tc, ranks_fit_the_single_process_model);
     tcase_add_test(tc, checkpoint_resumes_bit_for_bit);
+    tcase_add_test(tc, checkpoint_with_dropout_resumes_bit_for_bit);
     tcase_add_test(tc, bad_setups_are_refused);
     tcase_add_test(tc, one_rank_out_of_memory_fails_every_rank);
     suite_add_tcase(s, tc);

@@ -75,12 +75,61 @@ START_TEST(disagreeing_sections_refused)
 }
 END_TEST
 
+/* A forecaster trained with dropout writes 'FCST' version 3 with its rate
+ * and loads it back; without dropout the section stays version 2, as
+ * before the field existed. Predictions do not depend on the rate. */
+START_TEST(dropout_is_saved_as_version_3)
+{
+    clv_sim_options so;
+    clv_sim_options_init(&so);
+    so.customers = 200;
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
+    int32_t cutoff;
+    ck_assert_int_eq(clv_date_parse("1997-09-30", &cutoff), CLV_OK);
+    const float rates[] = { 0.0f, 0.25f };
+    for (int k = 0; k < 2; k++) {
+        clv_forecast_options o;
+        clv_forecast_options_init(&o);
+        o.epochs = 1;
+        o.hidden_size = 16;
+        o.ensemble = 1;
+        o.dropout = rates[k];
+        clv_forecaster *f, *g;
+        ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
+        ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+        uint8_t *buf;
+        size_t size;
+        ck_assert_int_eq(clv_forecaster_save_buffer(f, (void **)&buf, &size), CLV_OK);
+        ck_assert_mem_eq(buf + 24, "FCST", 4);
+        ck_assert_uint_eq(buf[28], k ? 3 : 2);
+        ck_assert_int_eq(clv_forecaster_load_buffer(&g, buf, size), CLV_OK);
+        clv_forecast_options got;
+        clv_forecast_options_init(&got);
+        ck_assert_int_eq(clv_forecaster_get_options(g, &got), CLV_OK);
+        ck_assert(got.dropout == rates[k]);
+        uint8_t *again;
+        size_t again_size;
+        ck_assert_int_eq(clv_forecaster_save_buffer(g, (void **)&again, &again_size), CLV_OK);
+        ck_assert_uint_eq(again_size, size);
+        ck_assert_mem_eq(again, buf, size);
+        clv_free(again);
+        clv_free(buf);
+        clv_forecaster_free(g);
+        clv_forecaster_free(f);
+    }
+    clv_txlog_free(log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("forecast-io");
     TCase *tc = tcase_create("forecast-io");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, disagreeing_sections_refused);
+    tcase_add_test(tc, dropout_is_saved_as_version_3);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
 }

@@ -26,7 +26,8 @@ class ModelOptions(ctypes.Structure):
                 ("input_size", ctypes.c_uint32), ("hidden_size", ctypes.c_uint32),
                 ("num_layers", ctypes.c_uint32), ("static_size", ctypes.c_uint32),
                 ("final_outputs", ctypes.c_uint32), ("step_outputs", ctypes.c_uint32),
-                ("seed", ctypes.c_uint64), ("forget_bias", ctypes.c_float)]
+                ("seed", ctypes.c_uint64), ("forget_bias", ctypes.c_float),
+                ("dropout", ctypes.c_double)]
 
 
 class OptimOptions(ctypes.Structure):
@@ -88,7 +89,8 @@ class ForecastOptions(ctypes.Structure):
                 ("max_steps", ctypes.c_uint32), ("samples", ctypes.c_uint32),
                 ("horizon_days", ctypes.c_uint32), ("seed", ctypes.c_uint64),
                 ("valid_weeks", ctypes.c_uint32), ("max_epochs", ctypes.c_uint32),
-                ("ensemble", ctypes.c_uint32), ("threads", ctypes.c_uint32)]
+                ("ensemble", ctypes.c_uint32), ("threads", ctypes.c_uint32),
+                ("dropout", ctypes.c_float)]
 
 
 class FitProgress(ctypes.Structure):

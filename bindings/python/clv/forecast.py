@@ -16,7 +16,7 @@ _OPTION_NAMES = [f for f, _ in ForecastOptions._fields_ if f != "struct_size"]
 def forecast_options(**kw):
     """clv_forecast_options from keywords (cell "lstm"/"gru", hidden_size,
     num_layers, epochs, batch_size, lr, weight_decay, max_steps, samples,
-    horizon_days, seed, valid_weeks, max_epochs, ensemble, threads)."""
+    horizon_days, seed, valid_weeks, max_epochs, ensemble, threads, dropout)."""
     o = new_options(ForecastOptions)
     for k, v in kw.items():
         if k not in _OPTION_NAMES:

@@ -143,18 +143,18 @@ class Model(Closeable):
     """A stack of LSTM or GRU layers with a final-state head and/or a per-step head.
 
     Model(input_size, hidden_size=64, cell="lstm", num_layers=1, static_size=0,
-          final_outputs=1, step_outputs=0, seed=42, forget_bias=1.0)
+          final_outputs=1, step_outputs=0, seed=42, forget_bias=1.0, dropout=0.0)
 
     Inputs x are [B][T][F] float32, lengths [B] (None = all T), static [B][S].
     """
 
     def __init__(self, input_size, hidden_size=64, cell="lstm", num_layers=1, static_size=0,
-                 final_outputs=1, step_outputs=0, seed=42, forget_bias=1.0):
+                 final_outputs=1, step_outputs=0, seed=42, forget_bias=1.0, dropout=0.0):
         o = new_options(ModelOptions)
         o.cell = _key(CELLS, cell, "cell")
         o.input_size, o.hidden_size, o.num_layers = input_size, hidden_size, num_layers
         o.static_size, o.final_outputs, o.step_outputs = static_size, final_outputs, step_outputs
-        o.seed, o.forget_bias = seed, forget_bias
+        o.seed, o.forget_bias, o.dropout = seed, forget_bias, dropout
         self._h = new_handle(lib.clv_model_new, lib.clv_model_free, ctypes.byref(o))
 
     @property
@@ -165,7 +165,8 @@ class Model(Closeable):
         return {"input_size": o.input_size, "hidden_size": o.hidden_size,
                 "cell": _CELL_NAMES[o.cell], "num_layers": o.num_layers,
                 "static_size": o.static_size, "final_outputs": o.final_outputs,
-                "step_outputs": o.step_outputs, "seed": o.seed, "forget_bias": o.forget_bias}
+                "step_outputs": o.step_outputs, "seed": o.seed, "forget_bias": o.forget_bias,
+                "dropout": o.dropout}
 
     @property
     def num_threads(self):
