@@ -205,9 +205,9 @@ static int load(clv_forecaster **out, const void *data, size_t size, const char 
         clv_pipeline_options_init(&po);
         if (rc == CLV_OK && (!clv_pipeline_is_fitted(f->pipe) || clv__pipeline_options(f->pipe, &po) != CLV_OK ||
                              po.period != CLV_PERIOD_WEEK || po.max_steps != f->o.max_steps ||
-                             po.norm != CLV_NORM_NONE || po.seq_log1p != 0))
-            rc = clv__error(CLV_EFORMAT, "%s: the pipeline section is not the forecaster's (weekly, raw, %u steps)", name,
-                            f->o.max_steps);
+                             po.norm != CLV_NORM_NONE || po.seq_log1p != 0 || po.pad != CLV_PAD_POST))
+            rc = clv__error(CLV_EFORMAT, "%s: the pipeline section is not the forecaster's (weekly, raw, %u steps, "
+                            "padded at the end)", name, f->o.max_steps);
     }
     if (rc != CLV_OK) {
         clv_forecaster_free(f);

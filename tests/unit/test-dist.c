@@ -174,6 +174,9 @@ static void *run_rank(void *arg)
     return NULL;
 }
 
+/* Where set, rank r's log instead of its shard (owned by the caller). */
+static clv_txlog *rank_log[MAX_RANKS];
+
 /* Fit on `size` ranks, each with its shard (or with `same_log` on every
  * rank); returns the forecasters (NULL where a rank failed) and statuses. */
 static void fit_ranks(int size, const clv_forecast_options *o, const char *checkpoint, uint32_t cancel_epoch,
@@ -190,12 +193,12 @@ static void fit_ranks(int size, const clv_forecast_options *o, const char *check
         jobs[r].o = *o;
         jobs[r].checkpoint = checkpoint;
         jobs[r].cancel_epoch = cancel_epoch;
-        jobs[r].log = same_log ? (clv_txlog *)same_log : sim_log((uint32_t)size, (uint32_t)r);
+        jobs[r].log = rank_log[r] ? rank_log[r] : same_log ? (clv_txlog *)same_log : sim_log((uint32_t)size, (uint32_t)r);
         ck_assert_int_eq(pthread_create(&th[r], NULL, run_rank, &jobs[r]), 0);
     }
     for (int r = 0; r < size; r++) {
         pthread_join(th[r], NULL);
-        if (!same_log) clv_txlog_free(jobs[r].log);
+        if (!same_log && !rank_log[r]) clv_txlog_free(jobs[r].log);
         rc[r] = jobs[r].rc;
         if (rc[r] != CLV_OK && rc[r] != CLV_ECANCELED) fprintf(stderr, "rank %d: %s\n", r, jobs[r].err);
         out[r] = jobs[r].f;
@@ -557,6 +560,54 @@ START_TEST(one_rank_out_of_memory_fails_every_rank)
 }
 END_TEST
 
+/* A rank with no customers at the cutoff (an empty log, or one whose
+ * customers all buy after it) cannot fit its pipeline: every rank fails
+ * together, none waits in a collective. A rank with a single customer of a
+ * single week (no target, no batch of its own) takes part in every
+ * collective: the fit succeeds and every rank predicts the same bits, with
+ * and without dropout. */
+START_TEST(ranks_with_no_or_one_customer)
+{
+    clv_forecast_options o;
+    small_options(&o);
+    static const char late_csv[] = "customer_id,date,amount\nlate-1,1998-02-01,10\nlate-2,1998-03-01,5\n";
+    static const char one_csv[] = "customer_id,date,amount\nonly-1,1997-12-30,10\n";
+    clv_txlog *empty, *late, *one;
+    ck_assert_int_eq(clv_txlog_new(&empty, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_new(&late, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_read_csv_buffer(late, late_csv, strlen(late_csv), "late.csv", NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_new(&one, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_read_csv_buffer(one, one_csv, strlen(one_csv), "one.csv", NULL), CLV_OK);
+    clv_txlog *full = sim_log(0, 0);
+    clv_txlog *second[3] = { empty, late, one };
+    for (int k = 0; k < 3; k++) {
+        for (int d = 0; d < 2; d++) {
+            o.dropout = d ? 0.2f : 0.0f;
+            clv_forecaster *fs[MAX_RANKS];
+            int rc[MAX_RANKS];
+            rank_log[0] = full;
+            rank_log[1] = second[k];
+            fit_ranks(2, &o, NULL, 0, NULL, fs, rc);
+            rank_log[0] = rank_log[1] = NULL;
+            if (k < 2) {
+                ck_assert_int_ne(rc[0], CLV_OK);
+                ck_assert_int_ne(rc[1], CLV_OK);
+            } else {
+                ck_assert_int_eq(rc[0], CLV_OK);
+                ck_assert_int_eq(rc[1], CLV_OK);
+                ck_assert_double_eq(max_rel_diff(fs[0], fs[1], full), 0.0);   /* the pipelines differ (docs/scale-out.md) */
+            }
+            clv_forecaster_free(fs[0]);
+            clv_forecaster_free(fs[1]);
+        }
+    }
+    clv_txlog_free(full);
+    clv_txlog_free(empty);
+    clv_txlog_free(late);
+    clv_txlog_free(one);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dist");
@@ -567,6 +618,7 @@ int main(void)
     tcase_add_test(tc, checkpoint_resumes_bit_for_bit);
     tcase_add_test(tc, checkpoint_with_dropout_resumes_bit_for_bit);
     tcase_add_test(tc, bad_setups_are_refused);
+    tcase_add_test(tc, ranks_with_no_or_one_customer);
     tcase_add_test(tc, one_rank_out_of_memory_fails_every_rank);
     suite_add_tcase(s, tc);
     return clv_test_run(s);

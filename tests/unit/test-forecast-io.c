@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "forecast/forecast_impl.h"
 #include "io/container.h"
+#include "pipeline/pipeline_impl.h"
 #include "test-common.h"
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -123,6 +125,43 @@ START_TEST(dropout_is_saved_as_version_3)
 }
 END_TEST
 
+/* The forecaster reads its weekly history from the start of each padded
+ * sequence (lib/forecast/inputs.c, take_chunk): a file whose pipeline pads
+ * at the front would give every customer the weeks of the padding. Such a
+ * file (checksums can be recomputed by anyone) is refused like the other
+ * pipelines that are not the forecaster's. */
+START_TEST(front_padded_pipeline_refused)
+{
+    clv_sim_options so;
+    clv_sim_options_init(&so);
+    so.customers = 100;
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
+    int32_t cutoff;
+    ck_assert_int_eq(clv_date_parse("1997-09-30", &cutoff), CLV_OK);
+    clv_forecast_options o;
+    clv_forecast_options_init(&o);
+    o.epochs = 1;
+    o.hidden_size = 8;
+    o.ensemble = 1;
+    o.samples = 4;
+    clv_forecaster *f, *g = NULL;
+    ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
+    f->pipe->o.pad = CLV_PAD_PRE;
+    void *buf;
+    size_t size;
+    ck_assert_int_eq(clv_forecaster_save_buffer(f, &buf, &size), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_load_buffer(&g, buf, size), CLV_EFORMAT);
+    ck_assert_ptr_null(g);
+    ck_assert_ptr_nonnull(strstr(clv_last_error(), "pipeline section is not the forecaster's"));
+    clv_free(buf);
+    clv_forecaster_free(f);
+    clv_txlog_free(log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("forecast-io");
@@ -130,6 +169,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, disagreeing_sections_refused);
     tcase_add_test(tc, dropout_is_saved_as_version_3);
+    tcase_add_test(tc, front_padded_pipeline_refused);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
 }

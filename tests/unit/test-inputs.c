@@ -167,6 +167,90 @@ START_TEST(chunks_change_nothing)
 }
 END_TEST
 
+/* clv__pipeline_transform_subset against clv_pipeline_transform: the same
+ * rows (every member, in order) with the same bytes, for a log with a
+ * categorical column (a value unseen in the fit), view/cart events (a
+ * customer with only views before the cutoff, one whose purchases all come
+ * after it), both paddings, two periods, a transform at another cutoff than
+ * the fit's and a holdout past it. */
+static void same_rows(const clv_dataset *a, const clv_dataset *b, int with_seq)
+{
+    ck_assert_uint_eq(a->n, b->n);
+    ck_assert_uint_eq(a->nstatic, b->nstatic);
+    ck_assert_uint_eq(a->nseq, b->nseq);
+    const uint64_t n = a->n;
+    if (with_seq) {
+        ck_assert_uint_eq(a->steps, b->steps);
+        ck_assert_mem_eq(a->seq, b->seq, n * a->steps * a->nseq * sizeof(float));
+    }
+    ck_assert_mem_eq(a->stat, b->stat, n * a->nstatic * sizeof(float));
+    ck_assert_mem_eq(a->lengths, b->lengths, n * sizeof(int32_t));
+    ck_assert_mem_eq(a->stages, b->stages, n * sizeof(int32_t));
+    ck_assert_mem_eq(a->target_spend, b->target_spend, n * sizeof(float));
+    ck_assert_mem_eq(a->target_tx, b->target_tx, n * sizeof(float));
+    ck_assert_mem_eq(a->target_active, b->target_active, n * sizeof(float));
+    ck_assert_mem_eq(a->frequency, b->frequency, n * sizeof(float));
+    ck_assert_mem_eq(a->recency, b->recency, n * sizeof(float));
+    ck_assert_mem_eq(a->age, b->age, n * sizeof(float));
+    ck_assert_mem_eq(a->monetary_repeat, b->monetary_repeat, n * sizeof(float));
+    ck_assert_mem_eq(a->cal_spend, b->cal_spend, n * sizeof(float));
+    for (uint64_t i = 0; i < n; i++) ck_assert_str_eq(a->ids + a->id_off[i], b->ids + b->id_off[i]);
+    ck_assert_int_eq(a->cutoff, b->cutoff);
+    ck_assert_int_eq(a->holdout_end, b->holdout_end);
+}
+
+START_TEST(subset_rows_are_the_transform_rows)
+{
+    static const char csv[] = "customer,date,amount,event,channel\n"
+                              "A,1997-01-01,10,purchase,web\nA,1997-01-03,0,view,web\nA,1997-02-15,20,purchase,web\n"
+                              "B,1996-11-20,5,purchase,store\nB,1997-01-02,0,cart,store\nB,1997-03-20,9,purchase,store\n"
+                              "C,1997-01-05,0,view,phone\nC,1997-03-01,4,purchase,phone\n"
+                              "D,1997-04-10,8,purchase,web\n"
+                              "E,1997-02-01,3,purchase,kiosk\nE,1997-02-08,3,purchase,kiosk\nE,1997-04-02,6,purchase,kiosk\n"
+                              "F,1996-06-01,7,purchase,web\n";
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_txlog_set_column(log, CLV_COLUMN_CATEGORY, "channel", 0), CLV_OK);
+    ck_assert_int_eq(clv_txlog_read_csv_buffer(log, csv, strlen(csv), "t.csv", NULL), CLV_OK);
+    const int32_t fit_at = day("1997-02-10");
+    const int32_t at[] = { fit_at, day("1997-03-05"), day("1996-12-01") };
+    for (int pad = 0; pad < 2; pad++)
+        for (int per = 0; per < 2; per++)
+            for (int norm = 0; norm < 2; norm++) {
+                clv_pipeline_options o;
+                clv_pipeline_options_init(&o);
+                o.pad = pad ? CLV_PAD_PRE : CLV_PAD_POST;
+                o.period = per ? CLV_PERIOD_DAY : CLV_PERIOD_WEEK;
+                o.max_steps = per ? 40 : 8;
+                o.norm = norm ? CLV_NORM_ZSCORE : CLV_NORM_NONE;
+                o.max_categories = 2;
+                clv_pipeline *p;
+                ck_assert_int_eq(clv_pipeline_new(&p, &o), CLV_OK);
+                ck_assert_int_eq(clv_pipeline_fit(p, log, fit_at), CLV_OK);
+                for (size_t c = 0; c < sizeof at / sizeof *at; c++)
+                    for (int h = 0; h < 2; h++) {
+                        const int32_t end = h ? at[c] + 60 : at[c];
+                        clv_dataset *full, *sub, *lens;
+                        uint32_t *members;
+                        uint64_t n;
+                        ck_assert_int_eq(clv_pipeline_transform(p, log, at[c], end, &full), CLV_OK);
+                        ck_assert_int_eq(clv__pipeline_members(log, at[c], &members, &n), CLV_OK);
+                        ck_assert_uint_eq(n, full->n);
+                        ck_assert_int_eq(clv__pipeline_transform_subset(p, log, at[c], end, members, n, 1, &sub), CLV_OK);
+                        ck_assert_int_eq(clv__pipeline_transform_subset(p, log, at[c], end, members, n, 0, &lens), CLV_OK);
+                        same_rows(full, sub, 1);
+                        same_rows(full, lens, 0);
+                        clv_dataset_free(full);
+                        clv_dataset_free(sub);
+                        clv_dataset_free(lens);
+                        clv__free(members);
+                    }
+                clv_pipeline_free(p);
+            }
+    clv_txlog_free(log);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("inputs");
@@ -174,6 +258,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, rows_match_a_hand_computed_history);
     tcase_add_test(tc, chunks_change_nothing);
+    tcase_add_test(tc, subset_rows_are_the_transform_rows);
     suite_add_tcase(s, tc);
     return clv_test_run(s);
 }
