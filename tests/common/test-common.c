@@ -28,6 +28,21 @@ double clv_test_relerr(double a, double b, double floor)
     return d / m;
 }
 
+int32_t clv_test_day(const char *date)
+{
+    int32_t d;
+    ck_assert_int_eq(clv_date_parse(date, &d), CLV_OK);
+    return d;
+}
+
+clv_txlog *clv_test_sim_log(const clv_sim_options *so)
+{
+    clv_txlog *log;
+    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
+    ck_assert_int_eq(clv_simulate_to_txlog(so, log), CLV_OK);
+    return log;
+}
+
 clv_txlog *clv_test_seasonal_log(uint64_t customers)
 {
     clv_sim_options so;
@@ -36,8 +51,5 @@ clv_txlog *clv_test_seasonal_log(uint64_t customers)
     so.seed = 1;
     so.weekly_amplitude = 0.6;
     so.yearly_amplitude = 0.9;
-    clv_txlog *log;
-    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
-    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
-    return log;
+    return clv_test_sim_log(&so);
 }

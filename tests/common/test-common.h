@@ -18,6 +18,13 @@ void clv_test_fill(float *x, size_t n, uint32_t seed, float lo, float hi);
 /* Relative error |a-b| / max(|a|, |b|, floor). */
 double clv_test_relerr(double a, double b, double floor);
 
+/* Day number of a YYYY-MM-DD date (fails the test on a bad one). */
+int32_t clv_test_day(const char *date);
+
+/* A transaction log simulated with `so` (clv_simulate_to_txlog). Free with
+ * clv_txlog_free(). */
+clv_txlog *clv_test_sim_log(const clv_sim_options *so);
+
 /* The simulator's strongly seasonal setting (weekly amplitude 0.6, yearly
  * 0.9: `clv demo --scenario seasonal`), seed 1. Calibrated to 1997-06-30,
  * its Pareto/NBD maximum likelihood runs off to a common dropout rate

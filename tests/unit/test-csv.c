@@ -98,13 +98,6 @@ static clv_txlog *new_log_opts(int strict, int delim, int header, uint32_t max_l
 
 static clv_txlog *new_log(int strict) { return new_log_opts(strict, 0, -1, 0); }
 
-static int32_t day(const char *s)
-{
-    int32_t d;
-    ck_assert_int_eq(clv_date_parse(s, &d), CLV_OK);
-    return d;
-}
-
 static int read_text_n(clv_txlog *log, const char *text, size_t n, clv_txlog_report *rep)
 {
     clv_txlog_report_init(rep);
@@ -222,9 +215,9 @@ static void check_abc(clv_txlog *log, const clv_txlog_report *rep, const char *w
                   what, (unsigned long long)rep->rows_read, (unsigned long long)rep->rows_used);
     ck_assert_uint_eq(rep->customers, 2);
     ck_assert_uint_eq(rep->customer_days, 3);
-    ck_assert_int_eq(rep->first_day, day("2020-01-01"));
-    ck_assert_int_eq(rep->last_day, day("2020-01-05"));
-    spend_table t = spends(log, day("2020-01-05"));
+    ck_assert_int_eq(rep->first_day, clv_test_day("2020-01-01"));
+    ck_assert_int_eq(rep->last_day, clv_test_day("2020-01-05"));
+    spend_table t = spends(log, clv_test_day("2020-01-05"));
     EXPECT_SPEND(&t, "A", 12.75);
     EXPECT_SPEND(&t, "B", 3.0);
     free_spends(&t);
@@ -330,7 +323,7 @@ START_TEST(test_quoted_fields)
     ck_assert_uint_eq(rep.rows_read, 6);
     ck_assert_uint_eq(rep.rows_used, 5);
     ck_assert_uint_eq(rep.bad_rows, 1);
-    spend_table t = spends(log, day("2020-01-31"));
+    spend_table t = spends(log, clv_test_day("2020-01-31"));
     EXPECT_SPEND(&t, "Smith, \"Jr\"", 10.5);
     EXPECT_SPEND(&t, "B", 3);
     EXPECT_SPEND(&t, "C", 4);
@@ -352,7 +345,7 @@ START_TEST(test_quoted_fields)
     ck_assert_msg(read_text(log, "customer\tdate\tamount\n\"a\tb\"\t20200101\t1\n\"c\"\t20200101\t\"2\"\n", &rep) ==
                       CLV_OK,
                   "%s", clv_last_error());
-    t = spends(log, day("2020-01-01"));
+    t = spends(log, clv_test_day("2020-01-01"));
     EXPECT_SPEND(&t, "a\tb", 1);
     EXPECT_SPEND(&t, "c", 2);
     free_spends(&t);
@@ -363,7 +356,7 @@ START_TEST(test_quoted_fields)
                                  "  \"\"\"Q\"\" Ltd\"\t19970102\t2 \"5.5\"\n",
                             &rep) == CLV_OK,
                   "%s", clv_last_error());
-    t = spends(log, day("1997-01-02"));
+    t = spends(log, clv_test_day("1997-01-02"));
     EXPECT_SPEND(&t, "John Smith", 10);
     EXPECT_SPEND(&t, "\"Q\" Ltd", 5.5);
     free_spends(&t);
@@ -380,7 +373,7 @@ START_TEST(test_detection)
     ck_assert_msg(read_text(log, "customer;date;amount\n\"X, Y\";2020-01-01;5\n\"Z, W\";2020-01-02;6\n", &rep) ==
                       CLV_OK,
                   "%s", clv_last_error());
-    spend_table t = spends(log, day("2020-01-02"));
+    spend_table t = spends(log, clv_test_day("2020-01-02"));
     EXPECT_SPEND(&t, "X, Y", 5);
     free_spends(&t);
     clv_txlog_free(log);
@@ -455,7 +448,7 @@ START_TEST(test_block_boundaries)
         int rc = read_text_n(log, text, len, &rep);
         ck_assert_msg(rc == CLV_OK, "ws %d: %s", ws, clv_last_error());
         ck_assert_uint_eq(rep.rows_used, 4000);
-        spend_table t = spends(log, day("2020-01-28"));
+        spend_table t = spends(log, clv_test_day("2020-01-28"));
         for (int c = 0; c < 8; c++) {
             double got = spend_of(&t, ids[c]);
             /* Spend is float per customer-day: 1e-5 relative. */
@@ -486,7 +479,7 @@ START_TEST(test_headerless_defaults)
     log = new_log(1);
     ck_assert_msg(read_text(log, " 00001 19970101 1 11.77\r\n 00002 19970112 2 12.00\r\n", &rep) == CLV_OK, "%s",
                   clv_last_error());
-    spend_table t = spends(log, day("1997-01-31"));
+    spend_table t = spends(log, clv_test_day("1997-01-31"));
     EXPECT_SPEND(&t, "00001", 11.77);
     EXPECT_SPEND(&t, "00002", 12.0);
     free_spends(&t);
@@ -539,7 +532,7 @@ START_TEST(test_mapping_by_name)
     clv_txlog *log = new_log(1);
     ck_assert_int_eq(clv_txlog_set_column(log, CLV_COLUMN_AMOUNT, "net", 0), CLV_OK);
     ck_assert_msg(read_text(log, text, &rep) == CLV_OK, "%s", clv_last_error());
-    spend_table t = spends(log, day("2020-01-02"));
+    spend_table t = spends(log, clv_test_day("2020-01-02"));
     EXPECT_SPEND(&t, "A", 8);
     EXPECT_SPEND(&t, "B", 16);
     free_spends(&t);
@@ -575,7 +568,7 @@ START_TEST(test_mapping_by_index)
     ck_assert_msg(read_text(log, text, &rep) == CLV_OK, "%s", clv_last_error());
     ck_assert_uint_eq(rep.rows_used, 3);
     ck_assert_uint_eq(rep.customers, 2);
-    spend_table t = spends(log, day("1997-01-31"));
+    spend_table t = spends(log, clv_test_day("1997-01-31"));
     EXPECT_SPEND(&t, "00004", 59.06);
     EXPECT_SPEND(&t, "00018", 14.96);
     free_spends(&t);
@@ -608,7 +601,7 @@ START_TEST(test_mapping_by_index)
     ck_assert_int_eq(clv_txlog_set_column(log, CLV_COLUMN_AMOUNT, NULL, 4), CLV_OK);
     ck_assert_msg(read_text(log, "customer_id,date,amount,net\nA,2020-01-01,10,8\n", &rep) == CLV_OK, "%s",
                   clv_last_error());
-    t = spends(log, day("2020-01-01"));
+    t = spends(log, clv_test_day("2020-01-01"));
     EXPECT_SPEND(&t, "A", 8);
     free_spends(&t);
     clv_txlog_free(log);
@@ -671,7 +664,7 @@ START_TEST(test_events)
     ck_assert_uint_eq(rep.rows_used, 8);
     ck_assert_uint_eq(rep.customers, 3);
     ck_assert_uint_eq(rep.customer_days, 4);
-    spend_table t = spends(log, day("2020-01-04"));
+    spend_table t = spends(log, clv_test_day("2020-01-04"));
     EXPECT_SPEND(&t, "u1", 20);
     EXPECT_SPEND(&t, "u3", 11);
     ck_assert(isnan(spend_of(&t, "u2")));   /* views only: no purchase */
@@ -956,8 +949,8 @@ START_TEST(test_report_and_totals)
     ck_assert_uint_eq(rep.rows_used, 2);
     ck_assert_uint_eq(rep.customers, 3);
     ck_assert_uint_eq(rep.customer_days, 4);
-    ck_assert_int_eq(rep.first_day, day("2020-01-01"));
-    ck_assert_int_eq(rep.last_day, day("2020-01-04"));
+    ck_assert_int_eq(rep.first_day, clv_test_day("2020-01-01"));
+    ck_assert_int_eq(rep.last_day, clv_test_day("2020-01-04"));
     clv_txlog_report tot;
     clv_txlog_report_init(&tot);
     ck_assert_int_eq(clv_txlog_get_report(log, &tot), CLV_OK);
@@ -1693,8 +1686,8 @@ START_TEST(test_cdnow_master)
     ck_assert_uint_eq(rep.bad_rows, 0);
     ck_assert_uint_eq(rep.customers, 23570);
     ck_assert_uint_eq(rep.customer_days, 67591);
-    ck_assert_int_eq(rep.first_day, day("1997-01-01"));
-    ck_assert_int_eq(rep.last_day, day("1998-06-30"));
+    ck_assert_int_eq(rep.first_day, clv_test_day("1997-01-01"));
+    ck_assert_int_eq(rep.last_day, clv_test_day("1998-06-30"));
     ck_assert_int_eq(min_date, 19970101);
     ck_assert_int_eq(max_date, 19980630);
 

@@ -24,17 +24,14 @@ START_TEST(disagreeing_sections_refused)
     clv_sim_options so;
     clv_sim_options_init(&so);
     so.customers = 200;
-    clv_txlog *log;
-    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
-    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
+    clv_txlog *log = clv_test_sim_log(&so);
     clv_forecast_options o;
     clv_forecast_options_init(&o);
     o.epochs = 1;
     o.hidden_size = 16;
     clv_forecaster *f;
     ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
-    int32_t cutoff;
-    ck_assert_int_eq(clv_date_parse("1997-09-30", &cutoff), CLV_OK);
+    const int32_t cutoff = clv_test_day("1997-09-30");
     ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
     uint8_t *buf;
     size_t size;
@@ -85,11 +82,8 @@ START_TEST(dropout_is_saved_as_version_3)
     clv_sim_options so;
     clv_sim_options_init(&so);
     so.customers = 200;
-    clv_txlog *log;
-    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
-    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
-    int32_t cutoff;
-    ck_assert_int_eq(clv_date_parse("1997-09-30", &cutoff), CLV_OK);
+    clv_txlog *log = clv_test_sim_log(&so);
+    const int32_t cutoff = clv_test_day("1997-09-30");
     const float rates[] = { 0.0f, 0.25f };
     for (int k = 0; k < 2; k++) {
         clv_forecast_options o;
@@ -135,11 +129,8 @@ START_TEST(front_padded_pipeline_refused)
     clv_sim_options so;
     clv_sim_options_init(&so);
     so.customers = 100;
-    clv_txlog *log;
-    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
-    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
-    int32_t cutoff;
-    ck_assert_int_eq(clv_date_parse("1997-09-30", &cutoff), CLV_OK);
+    clv_txlog *log = clv_test_sim_log(&so);
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_forecast_options o;
     clv_forecast_options_init(&o);
     o.epochs = 1;

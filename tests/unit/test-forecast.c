@@ -14,13 +14,6 @@
 
 #include "test-common.h"
 
-static int32_t day(const char *s)
-{
-    int32_t d;
-    ck_assert_int_eq(clv_date_parse(s, &d), CLV_OK);
-    return d;
-}
-
 /* The generator's log, optionally only the rows on or before `upto`. */
 static clv_txlog *synthetic(uint64_t customers, int32_t upto)
 {
@@ -91,7 +84,7 @@ static clv_forecaster *fitted(const clv_txlog *log, int32_t cutoff)
 START_TEST(predictions_are_sane_and_deterministic)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_txlog *log = synthetic(600, INT32_MAX);
     clv_forecaster *f = fitted(log, cutoff), *g = fitted(log, cutoff);
     clv_prediction *p, *q;
@@ -123,7 +116,7 @@ END_TEST
 START_TEST(save_load_is_bit_exact)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_txlog *log = synthetic(300, INT32_MAX);
     clv_forecaster *f = fitted(log, cutoff), *g = NULL, *h = NULL;
     char path[] = "/tmp/clv-model-XXXXXX";
@@ -167,7 +160,7 @@ END_TEST
 START_TEST(fit_reads_nothing_after_cutoff)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_txlog *full = synthetic(300, INT32_MAX), *cut = synthetic(300, cutoff);
     clv_forecaster *f = fitted(full, cutoff), *g = fitted(cut, cutoff);
     void *a, *b;
@@ -204,15 +197,15 @@ START_TEST(errors_and_cancel)
     o.epochs = 5;
     ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
     clv_prediction *p = (clv_prediction *)1;
-    ck_assert_int_eq(clv_forecaster_predict(f, log, day("1997-09-30"), 0, &p), CLV_ESTATE);
+    ck_assert_int_eq(clv_forecaster_predict(f, log, clv_test_day("1997-09-30"), 0, &p), CLV_ESTATE);
     ck_assert_ptr_null(p);
     void *buf;
     size_t size;
     ck_assert_int_eq(clv_forecaster_save_buffer(f, &buf, &size), CLV_ESTATE);
-    ck_assert_int_eq(clv_forecaster_fit(f, log, day("1990-01-01")), CLV_ESTATE);
+    ck_assert_int_eq(clv_forecaster_fit(f, log, clv_test_day("1990-01-01")), CLV_ESTATE);
     int calls = 0;
     ck_assert_int_eq(clv_forecaster_set_callback(f, cancel_after_two, &calls), CLV_OK);
-    ck_assert_int_eq(clv_forecaster_fit(f, log, day("1997-09-30")), CLV_ECANCELED);
+    ck_assert_int_eq(clv_forecaster_fit(f, log, clv_test_day("1997-09-30")), CLV_ECANCELED);
     ck_assert_int_eq(calls, 2);
     ck_assert_int_eq(clv_forecaster_is_fitted(f), 0);
     clv_forecaster_free(f);
@@ -232,8 +225,8 @@ START_TEST(backtest_rows)
     o.samples = 8;
     o.ensemble = 1;
     clv_backtest *bt = NULL;
-    ck_assert_int_eq(clv_backtest_run(log, day("1997-09-30"), day("1997-09-01"), &o, NULL, NULL, &bt), CLV_EINVAL);
-    ck_assert_int_eq(clv_backtest_run(log, day("1997-09-30"), day("1998-06-30"), &o, NULL, NULL, &bt), CLV_OK);
+    ck_assert_int_eq(clv_backtest_run(log, clv_test_day("1997-09-30"), clv_test_day("1997-09-01"), &o, NULL, NULL, &bt), CLV_EINVAL);
+    ck_assert_int_eq(clv_backtest_run(log, clv_test_day("1997-09-30"), clv_test_day("1998-06-30"), &o, NULL, NULL, &bt), CLV_OK);
     /* Plus "xgboost" when libclv was built with XGBoost, then "ziln". */
     const uint32_t nm = 5 + (clv_backtest_model_available(CLV_BACKTEST_XGBOOST) == CLV_OK);
     ck_assert_uint_eq(clv_backtest_models(bt), nm);
@@ -286,7 +279,7 @@ START_TEST(backtest_penalises_a_btyd_fit_that_runs_off)
     o.samples = 8;
     o.ensemble = 1;
     clv_backtest *bt = NULL;
-    ck_assert_int_eq(clv_backtest_run(log, day("1997-06-30"), day("1997-09-30"), &o, NULL, NULL, &bt), CLV_OK);
+    ck_assert_int_eq(clv_backtest_run(log, clv_test_day("1997-06-30"), clv_test_day("1997-09-30"), &o, NULL, NULL, &bt), CLV_OK);
     int seen = 0;
     for (uint32_t k = 0; k < clv_backtest_models(bt); k++) {
         const char *name = clv_backtest_model_name(bt, k);
@@ -315,7 +308,7 @@ END_TEST
 START_TEST(fit_ignores_row_order_after_cutoff)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_sim_options so;
     clv_sim_options_init(&so);
     so.customers = 300;
@@ -333,7 +326,7 @@ START_TEST(fit_ignores_row_order_after_cutoff)
         if (n > 0) {
             char date[11] = { 0 };
             memcpy(date, strchr(lines[n], ',') + 1, 10);
-            if (day(date) > cutoff) later[nl++] = n;
+            if (clv_test_day(date) > cutoff) later[nl++] = n;
             else early[ne++] = n;
         }
         n++;
@@ -411,7 +404,7 @@ static void *predict_many(void *arg)
 START_TEST(concurrent_predictions)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_txlog *log = synthetic(300, INT32_MAX);
     clv_forecaster *f = fitted(log, cutoff);
     clv_prediction *ref;
@@ -464,7 +457,7 @@ START_TEST(early_stopping_picks_the_epochs)
     epochs_seen seen;
     memset(&seen, 0, sizeof seen);
     ck_assert_int_eq(clv_forecaster_set_callback(f, record_epoch, &seen), CLV_OK);
-    ck_assert_int_eq(clv_forecaster_fit(f, log, day("1997-09-30")), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_fit(f, log, clv_test_day("1997-09-30")), CLV_OK);
     /* The early-stopping run: epochs 1..k with finite validation losses. */
     uint32_t k = 0, best = 0;
     double best_loss = INFINITY;
@@ -498,7 +491,7 @@ END_TEST
 START_TEST(means_have_little_monte_carlo_noise)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_txlog *log = synthetic(400, INT32_MAX);
     clv_forecast_options o;
     clv_forecast_options_init(&o);
@@ -551,7 +544,7 @@ static int by_age(const void *a, const void *b)
 START_TEST(one_time_buyers_and_short_histories)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_txlog *log = synthetic(600, INT32_MAX);
     /* Two newcomers: one purchase 3 days before the cutoff, one on it. */
     static const char extra[] = "customer_id,date,amount\nnew-a,1997-09-27,25.00\nnew-b,1997-09-30,40.00\n"
@@ -630,7 +623,7 @@ END_TEST
 START_TEST(ensemble_is_the_average_of_its_networks)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_txlog *log = synthetic(300, INT32_MAX);
     clv_forecast_options o;
     clv_forecast_options_init(&o);
@@ -678,7 +671,7 @@ END_TEST
 START_TEST(explanations_add_up)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_txlog *log = synthetic(400, INT32_MAX);
     clv_forecaster *f = fitted(log, cutoff);
     clv_prediction *p;
@@ -723,7 +716,7 @@ END_TEST
 START_TEST(prediction_threads_change_no_bit)
 {
     ck_assert_int_eq(clv_blas_set_num_threads(1), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_txlog *log = synthetic(700, INT32_MAX);
     clv_forecaster *f = fitted(log, cutoff);   /* 16 paths: 512 customers per chunk, two chunks */
     ck_assert_int_eq(clv_forecaster_threads(f), 1);
@@ -797,13 +790,13 @@ START_TEST(large_currency_units_save_and_load)
     o.hidden_size = 4;
     o.samples = 4;
     o.ensemble = 1;
-    clv_forecaster *f = fit_opts(&o, log, day("1997-09-30")), *g;
+    clv_forecaster *f = fit_opts(&o, log, clv_test_day("1997-09-30")), *g;
     void *buf;
     size_t size;
     ck_assert_int_eq(clv_forecaster_save_buffer(f, &buf, &size), CLV_OK);
     ck_assert_msg(clv_forecaster_load_buffer(&g, buf, size) == CLV_OK, "%s", clv_last_error());
     clv_prediction *p;
-    ck_assert_int_eq(clv_forecaster_predict(g, log, day("1997-09-30"), 91, &p), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_predict(g, log, clv_test_day("1997-09-30"), 91, &p), CLV_OK);
     for (uint64_t i = 0; i < clv_prediction_customers(p); i++) ck_assert(isfinite(clv_prediction_spend(p)[i]));
     clv_prediction_free(p);
     clv_free(buf);

@@ -9,13 +9,6 @@
 #include "pipeline/pipeline_impl.h"
 #include "test-common.h"
 
-static int32_t day(const char *s)
-{
-    int32_t d;
-    ck_assert_int_eq(clv_date_parse(s, &d), CLV_OK);
-    return d;
-}
-
 static clv_forecaster *small_forecaster(uint32_t ensemble, uint32_t samples)
 {
     clv_forecast_options o;
@@ -41,7 +34,7 @@ START_TEST(rows_match_a_hand_computed_history)
     clv_txlog *log;
     ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
     ck_assert_int_eq(clv_txlog_read_csv_buffer(log, csv, strlen(csv), "t.csv", NULL), CLV_OK);
-    const int32_t cutoff = day("1997-01-21");
+    const int32_t cutoff = clv_test_day("1997-01-21");
     clv_forecaster *f = small_forecaster(1, 4);
     ck_assert_int_eq(clv_forecaster_fit(f, log, cutoff), CLV_OK);
 
@@ -137,10 +130,8 @@ START_TEST(chunks_change_nothing)
     clv_sim_options_init(&so);
     so.customers = 600;
     so.seed = 3;
-    clv_txlog *log;
-    ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
-    ck_assert_int_eq(clv_simulate_to_txlog(&so, log), CLV_OK);
-    const int32_t cutoff = day("1997-09-30");
+    clv_txlog *log = clv_test_sim_log(&so);
+    const int32_t cutoff = clv_test_day("1997-09-30");
     clv_forecaster *a = small_forecaster(2, 256), *b = small_forecaster(2, 256);
     b->input_chunk = 7;
     ck_assert_int_eq(clv_forecaster_fit(a, log, cutoff), CLV_OK);
@@ -212,8 +203,8 @@ START_TEST(subset_rows_are_the_transform_rows)
     ck_assert_int_eq(clv_txlog_new(&log, NULL), CLV_OK);
     ck_assert_int_eq(clv_txlog_set_column(log, CLV_COLUMN_CATEGORY, "channel", 0), CLV_OK);
     ck_assert_int_eq(clv_txlog_read_csv_buffer(log, csv, strlen(csv), "t.csv", NULL), CLV_OK);
-    const int32_t fit_at = day("1997-02-10");
-    const int32_t at[] = { fit_at, day("1997-03-05"), day("1996-12-01") };
+    const int32_t fit_at = clv_test_day("1997-02-10");
+    const int32_t at[] = { fit_at, clv_test_day("1997-03-05"), clv_test_day("1996-12-01") };
     for (int pad = 0; pad < 2; pad++)
         for (int per = 0; per < 2; per++)
             for (int norm = 0; norm < 2; norm++) {

@@ -99,13 +99,6 @@ static clv_txlog *sim_log(uint64_t customers)
     return log;
 }
 
-static int32_t day(const char *s)
-{
-    int32_t d;
-    ck_assert_int_eq(clv_date_parse(s, &d), CLV_OK);
-    return d;
-}
-
 /* The forecaster caps lr (0 < lr < 10): 1e30 is refused up front, by name. */
 START_TEST(forecaster_absurd_lr_refused)
 {
@@ -136,7 +129,7 @@ START_TEST(forecaster_fit_divergence)
     clv_forecaster *f;
     ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
     f->o.lr = 1e30f;
-    const int32_t cut = day("1997-09-30");
+    const int32_t cut = clv_test_day("1997-09-30");
     int rc = clv_forecaster_fit(f, log, cut);
     ck_assert_msg(rc == CLV_ENUMERIC, "fit: %d %s", rc, clv_last_error());
     ck_assert_msg(strstr(clv_last_error(), "clv_forecaster_fit: training diverged in epoch "), "%s", clv_last_error());
@@ -170,7 +163,7 @@ START_TEST(absurd_amounts_refused_at_the_row)
     /* From memory: 3e38 twice on one day overflowed the day's spend; 3.4e38
      * on two days overflowed the customer's total. */
     const char *ids[2] = { "big", "big" };
-    int32_t days[2] = { day("1997-03-01"), day("1997-03-01") };
+    int32_t days[2] = { clv_test_day("1997-03-01"), clv_test_day("1997-03-01") };
     const float huge[2] = { 3e38f, 3e38f };
     clv_txlog *log = sim_log(60);
     clv_txlog_report before, after;
@@ -193,7 +186,7 @@ START_TEST(absurd_amounts_refused_at_the_row)
     o.samples = 4;
     clv_forecaster *f;
     ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
-    ck_assert_msg(clv_forecaster_fit(f, log, day("1997-09-30")) == CLV_OK, "%s", clv_last_error());
+    ck_assert_msg(clv_forecaster_fit(f, log, clv_test_day("1997-09-30")) == CLV_OK, "%s", clv_last_error());
     clv_forecaster_free(f);
     clv_txlog_free(log);
 
@@ -231,11 +224,11 @@ START_TEST(amounts_at_the_cap_stay_finite)
     for (int i = 0; i < N; i++) {
         snprintf(idbuf[i], sizeof idbuf[i], "w%d", i % 7);
         ids[i] = idbuf[i];
-        days[i] = day("1997-01-05") + (i % 200);
+        days[i] = clv_test_day("1997-01-05") + (i % 200);
         am[i] = (i % 3 == 2) ? -1e15f : 1e15f;
     }
     ck_assert_int_eq(clv_txlog_append(log, N, ids, days, am, NULL, NULL, NULL), CLV_OK);
-    const int32_t cut = day("1997-09-30");
+    const int32_t cut = clv_test_day("1997-09-30");
     const int32_t norms[] = { CLV_NORM_NONE, CLV_NORM_MINMAX, CLV_NORM_ZSCORE, CLV_NORM_LOG1P };
     for (size_t k = 0; k < sizeof norms / sizeof *norms; k++) {
         clv_pipeline_options po;
@@ -245,7 +238,7 @@ START_TEST(amounts_at_the_cap_stay_finite)
         ck_assert_int_eq(clv_pipeline_new(&p, &po), CLV_OK);
         ck_assert_int_eq(clv_pipeline_fit(p, log, cut), CLV_OK);
         clv_dataset *ds;
-        ck_assert_int_eq(clv_pipeline_transform(p, log, cut, day("1998-06-30"), &ds), CLV_OK);
+        ck_assert_int_eq(clv_pipeline_transform(p, log, cut, clv_test_day("1998-06-30"), &ds), CLV_OK);
         const uint64_t n = clv_dataset_customers(ds);
         ck_assert_msg(all_finite(clv_dataset_sequences(ds), n * clv_dataset_steps(ds) * clv_dataset_seq_features(ds)),
                       "norm %d: non-finite sequence feature", norms[k]);
@@ -292,7 +285,7 @@ START_TEST(forecaster_with_nonfinite_weights_never_written)
     o.samples = 2;
     clv_forecaster *f;
     ck_assert_int_eq(clv_forecaster_new(&f, &o), CLV_OK);
-    ck_assert_int_eq(clv_forecaster_fit(f, log, day("1997-09-30")), CLV_OK);
+    ck_assert_int_eq(clv_forecaster_fit(f, log, clv_test_day("1997-09-30")), CLV_OK);
     char path[] = "/tmp/clv-test-numeric-XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
@@ -349,9 +342,9 @@ START_TEST(scaled_features_saturate_instead_of_inf)
         po.norm = norms[k];
         clv_pipeline *p;
         ck_assert_int_eq(clv_pipeline_new(&p, &po), CLV_OK);
-        ck_assert_int_eq(clv_pipeline_fit(p, fitlog, day("1997-06-30")), CLV_OK);
+        ck_assert_int_eq(clv_pipeline_fit(p, fitlog, clv_test_day("1997-06-30")), CLV_OK);
         clv_dataset *ds;
-        ck_assert_int_eq(clv_pipeline_transform(p, log, day("1997-06-30"), 0, &ds), CLV_OK);
+        ck_assert_int_eq(clv_pipeline_transform(p, log, clv_test_day("1997-06-30"), 0, &ds), CLV_OK);
         const uint64_t n = clv_dataset_customers(ds);
         ck_assert_uint_eq(n, 2);
         const uint32_t S = clv_dataset_static_features(ds);

@@ -22,13 +22,6 @@ static clv_txlog *new_log(int strict, int neg, int zero, int dup, int order)
     return log;
 }
 
-static int32_t day(const char *s)
-{
-    int32_t d;
-    ck_assert_int_eq(clv_date_parse(s, &d), CLV_OK);
-    return d;
-}
-
 START_TEST(options_defaults)
 {
     clv_txlog_options o;
@@ -54,7 +47,7 @@ START_TEST(same_day_merge_and_ids)
 {
     clv_txlog *log = new_log(1, 0, 0, 0, 0);
     const uint64_t ids[] = { 7, 7, 8, 7 };
-    const int32_t days[] = { day("1997-01-01"), day("1997-01-01"), day("1997-01-02"), day("1997-01-05") };
+    const int32_t days[] = { clv_test_day("1997-01-01"), clv_test_day("1997-01-01"), clv_test_day("1997-01-02"), clv_test_day("1997-01-05") };
     const float amt[] = { 10.0f, 5.5f, 3.0f, 2.0f };
     clv_txlog_report r;
     clv_txlog_report_init(&r);
@@ -63,10 +56,10 @@ START_TEST(same_day_merge_and_ids)
     ck_assert_uint_eq(r.rows_used, 4);
     ck_assert_uint_eq(r.customers, 2);
     ck_assert_uint_eq(r.customer_days, 3);
-    ck_assert_int_eq(r.first_day, day("1997-01-01"));
-    ck_assert_int_eq(r.last_day, day("1997-01-05"));
+    ck_assert_int_eq(r.first_day, clv_test_day("1997-01-01"));
+    ck_assert_int_eq(r.last_day, clv_test_day("1997-01-05"));
     const char *sid[] = { "7" };
-    const int32_t d2[] = { day("1997-01-05") };
+    const int32_t d2[] = { clv_test_day("1997-01-05") };
     const float a2[] = { 1.0f };
     ck_assert_int_eq(clv_txlog_append(log, 1, sid, d2, a2, NULL, NULL, &r), CLV_OK);
     ck_assert_uint_eq(r.rows_read, 1);     /* per call */
@@ -83,7 +76,7 @@ END_TEST
 static void one_row(clv_txlog *log, const char *id, const char *date, float amount, int expect)
 {
     const char *ids[] = { id };
-    const int32_t d[] = { day(date) };
+    const int32_t d[] = { clv_test_day(date) };
     const float a[] = { amount };
     ck_assert_int_eq(clv_txlog_append(log, 1, ids, d, a, NULL, NULL, NULL), expect);
 }
@@ -208,8 +201,8 @@ END_TEST
 START_TEST(dates_parse_and_format)
 {
     char buf[16];
-    ck_assert_int_eq(day("1970-01-01"), 0);
-    ck_assert_int_eq(day("19970101"), 9862);
+    ck_assert_int_eq(clv_test_day("1970-01-01"), 0);
+    ck_assert_int_eq(clv_test_day("19970101"), 9862);
     ck_assert_int_eq(clv_date_format(9862, buf, sizeof buf), CLV_OK);
     ck_assert_str_eq(buf, "1997-01-01");
     int32_t d;

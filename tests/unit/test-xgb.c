@@ -17,13 +17,6 @@
 
 enum { NCUST = 1000 };
 
-static int32_t day(const char *s)
-{
-    int32_t d;
-    ck_assert_int_eq(clv_date_parse(s, &d), CLV_OK);
-    return d;
-}
-
 /* The simulated log as CSV text; `cut` keeps only rows dated on or before 1997-09-30. */
 static clv_txlog *sim_log(int cut)
 {
@@ -89,7 +82,7 @@ static clv_dataset *truth(const clv_txlog *log, int32_t C, int32_t E)
 
 START_TEST(predictions_are_sane_deterministic_and_honest)
 {
-    const int32_t C = day("1997-09-30"), E = day("1998-06-30");
+    const int32_t C = clv_test_day("1997-09-30"), E = clv_test_day("1998-06-30");
     const uint32_t H = (uint32_t)(E - C);
     clv_txlog *full = sim_log(0), *cut = sim_log(1);
     clv_dataset *ds = truth(full, C, E);
@@ -166,7 +159,7 @@ END_TEST
 /* Without the BTYD features and margins: plain trees on the examples still rank. */
 START_TEST(plain_trees_rank)
 {
-    const int32_t C = day("1997-09-30"), E = day("1998-06-30");
+    const int32_t C = clv_test_day("1997-09-30"), E = clv_test_day("1998-06-30");
     clv_txlog *log = sim_log(0);
     clv_dataset *ds = truth(log, C, E);
     const uint64_t n = clv_dataset_customers(ds);
@@ -201,7 +194,7 @@ START_TEST(short_calibration_drops_the_row)
 {
     /* Everyone acquired in the first 20 days; calibration of 60 days: h = 30,
      * cutoffs C - 30 (28 days after the first day: kept) and C - 44 (not). */
-    const int32_t C = day("1997-03-02"), E = day("1997-06-01");
+    const int32_t C = clv_test_day("1997-03-02"), E = clv_test_day("1997-06-01");
     clv_sim_options so;
     clv_sim_options_init(&so);
     so.customers = 500;
@@ -241,7 +234,7 @@ START_TEST(available)
     ck_assert_ptr_nonnull(strstr(clv_last_error(), "without XGBoost"));
     clv_txlog *log = sim_log(0);
     float sp[1];
-    ck_assert_int_eq(clv__xgb_predict(log, day("1997-09-30"), 273, NULL, 1, sp, NULL, NULL, NULL), CLV_ENOTSUP);
+    ck_assert_int_eq(clv__xgb_predict(log, clv_test_day("1997-09-30"), 273, NULL, 1, sp, NULL, NULL, NULL), CLV_ENOTSUP);
     clv_txlog_free(log);
 }
 END_TEST
