@@ -154,10 +154,14 @@ static int merge_scalers(const clv_forecaster *f, double *cnt, double *mean, dou
     return rc;
 }
 
-/* Both take a scratch x[T][CLV__IN_COUNT]. */
-static int fit_scalers(clv_forecaster *f, const clv__seqdata *sd, const uint64_t *order, float *x)
+/* From one rebuild of every training week (scratch x[T][CLV__IN_COUNT]):
+ * the inputs' z-scores, and the largest customer age and weeks since the
+ * last purchase (raw, in weeks), where the roll-out holds those inputs
+ * instead of extrapolating the network beyond them. */
+static int fit_input_stats(clv_forecaster *f, const clv__seqdata *sd, const uint64_t *order, float *x)
 {
     double mean[CLV__IN_COUNT] = { 0 }, m2[CLV__IN_COUNT] = { 0 }, cnt = 0;
+    double cap[2] = { 0, 0 };   /* age, since */
     for (uint64_t j = 0; j < sd->n; j++) {
         const uint32_t L = clv__seq_len(sd, order[j]);
         clv__seqdata_rows(f, sd, order[j], 0, x, NULL, NULL, NULL);
@@ -169,6 +173,8 @@ static int fit_scalers(clv_forecaster *f, const clv__seqdata *sd, const uint64_t
                 mean[k] += d / cnt;
                 m2[k] += d * (xr[k] - mean[k]);
             }
+            cap[0] = fmax(cap[0], expm1((double)xr[CLV__IN_AGE]));
+            cap[1] = fmax(cap[1], expm1((double)xr[CLV__IN_SINCE_LAST]));
         }
     }
     if (clv__dist_on(f)) CLV__TRY(merge_scalers(f, &cnt, mean, m2));
@@ -176,24 +182,6 @@ static int fit_scalers(clv_forecaster *f, const clv__seqdata *sd, const uint64_t
         double sd_k = cnt > 1 ? sqrt(m2[k] / cnt) : 0;
         f->in_mean[k] = (float)mean[k];
         f->in_scale[k] = sd_k > 1e-6 ? (float)(1.0 / sd_k) : 1.0f;
-    }
-    return CLV_OK;
-}
-
-/* The largest customer age and weeks since the last purchase seen in
- * training (raw, in weeks): the roll-out holds those inputs there instead of
- * extrapolating the network beyond them. */
-static int fit_caps(clv_forecaster *f, const clv__seqdata *sd, float *x)
-{
-    double cap[2] = { 0, 0 };   /* age, since */
-    for (uint64_t i = 0; i < sd->n; i++) {
-        const uint32_t L = clv__seq_len(sd, i);
-        clv__seqdata_rows(f, sd, i, 0, x, NULL, NULL, NULL);
-        for (uint32_t t = 0; t < L; t++) {
-            const float *xr = x + (size_t)t * CLV__IN_COUNT;
-            cap[0] = fmax(cap[0], expm1((double)xr[CLV__IN_AGE]));
-            cap[1] = fmax(cap[1], expm1((double)xr[CLV__IN_SINCE_LAST]));
-        }
     }
     CLV__TRY(clv__dist_max_f64(f, cap, 2));
     f->age_cap = (float)floor(cap[0] + 0.5);
@@ -841,8 +829,7 @@ CLV_API int clv_forecaster_fit(clv_forecaster *f, const clv_txlog *log, int32_t 
         rc = clv__error(CLV_ESTATE, "%s: no customer has two or more weeks of history before the cutoff; nothing to learn from", fn);
     float *scratch = rc == CLV_OK ? clv__calloc((size_t)sd.T * CLV__IN_COUNT, sizeof(float)) : NULL;
     if (rc == CLV_OK) rc = clv__dist_agree(f, scratch ? CLV_OK : clv__oom(), "to allocate its inputs");
-    if (rc == CLV_OK) rc = fit_scalers(f, &sd, order, scratch);
-    if (rc == CLV_OK) rc = fit_caps(f, &sd, scratch);
+    if (rc == CLV_OK) rc = fit_input_stats(f, &sd, order, scratch);
     clv__free(scratch);
     fit_ctx fc = { &sd, order, &go, 0, NULL, 0 };
     clv__ckpt ck;

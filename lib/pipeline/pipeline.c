@@ -641,11 +641,9 @@ int clv__pipeline_members(const clv_txlog *log, int32_t cutoff, uint32_t **out, 
 {
     *out = NULL;
     *n = 0;
-    uint64_t count = 0;
-    for (uint64_t i = 0; i < log->ncustomers; i++) count += in_dataset(log, (uint32_t)i, cutoff);
-    uint32_t *m = clv__calloc(count ? count : 1, sizeof *m);
+    uint32_t *m = clv__calloc(log->ncustomers ? log->ncustomers : 1, sizeof *m);
     if (!m) return clv__oom();
-    count = 0;
+    uint64_t count = 0;
     for (uint64_t i = 0; i < log->ncustomers; i++)
         if (in_dataset(log, (uint32_t)i, cutoff)) m[count++] = (uint32_t)i;
     *out = m;
